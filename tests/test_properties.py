@@ -1,0 +1,68 @@
+"""Property tests (hypothesis): any float32 logit, label and weight, against the exact reference."""
+import math
+
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lossviz import numerics, stable
+
+f32 = dict(width=32, allow_nan=False, allow_infinity=False)
+logits = st.floats(min_value=-1e4, max_value=1e4, **f32)
+labels = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(min_value=0.0, max_value=1.0, **f32))
+settings.register_profile("lossviz", deadline=None, max_examples=200, derandomize=True)
+settings.load_profile("lossviz")
+
+
+@given(st.lists(st.tuples(logits, labels), min_size=1, max_size=20))
+def test_bce_with_logits_within_2_ulp(pairs):
+    x = torch.tensor([p[0] for p in pairs])
+    y = torch.tensor([p[1] for p in pairs])
+    loss = stable.binary_cross_entropy_with_logits(x, y, reduction="none")
+    assert numerics.ulp_error(loss, numerics.exact_bce_with_logits(x, y)).max().item() <= 2.0
+
+
+@given(st.lists(st.tuples(logits, st.sampled_from([0.0, 1.0])), min_size=1, max_size=20),
+       st.floats(min_value=0.015625, max_value=100.0, **f32))
+def test_pos_weight_within_2_ulp(pairs, pos_weight):
+    x = torch.tensor([p[0] for p in pairs])
+    y = torch.tensor([p[1] for p in pairs])
+    weight = torch.tensor([pos_weight])
+    loss = stable.binary_cross_entropy_with_logits(x, y, pos_weight=weight, reduction="none")
+    assert numerics.ulp_error(loss, numerics.exact_bce_with_logits(x, y, weight)).max().item() <= 2.0
+
+
+@given(st.lists(st.tuples(logits, labels), min_size=1, max_size=20))
+def test_gradient_is_sigmoid_minus_y_like_torch(pairs):
+    x = torch.tensor([p[0] for p in pairs], requires_grad=True)
+    y = torch.tensor([p[1] for p in pairs])
+    stable.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
+    ours = x.grad.clone()
+    x.grad = None
+    F.binary_cross_entropy_with_logits(x, y, reduction="sum").backward()
+    assert torch.equal(ours, x.grad)
+
+
+@given(st.integers(2, 8).flatmap(lambda k: st.tuples(
+    st.lists(st.lists(st.floats(min_value=-1e3, max_value=1e3, **f32), min_size=k, max_size=k), min_size=1, max_size=8),
+    st.integers(0, k - 1), st.sampled_from([0.0, 0.05, 0.3]))))
+def test_cross_entropy_within_4_ulp(case):
+    rows, target_class, smoothing = case
+    z = torch.tensor(rows)
+    target = torch.full((len(rows),), target_class)
+    exact = numerics.exact_cross_entropy(z, target, smoothing)
+    loss = stable.cross_entropy(z, target, reduction="none", label_smoothing=smoothing)
+    assert numerics.ulp_error(loss, exact).max().item() <= 4.0
+
+
+@given(st.floats(min_value=0.0, max_value=1.0, **f32), st.integers(2, 50))
+def test_smoothing_conventions_agree_at_the_converted_epsilon(epsilon, classes):
+    from lossviz import smoothed_targets
+
+    target = torch.arange(classes) % classes
+    blog = smoothed_targets(target, classes, epsilon * (classes - 1) / classes, convention="uniform_others",
+                            dtype=torch.float64)
+    ours = smoothed_targets(target, classes, epsilon, dtype=torch.float64)
+    torch.testing.assert_close(blog, ours)
+    assert math.isclose(ours.sum(1).max().item(), 1.0)
