@@ -1,0 +1,21 @@
+"""`make bench`: prints every benchmark table (accuracy, speed, widget latency)."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import accuracy  # noqa: E402
+import speed  # noqa: E402
+
+SECTIONS = [accuracy.main, speed.main]
+try:
+    import widget_latency  # noqa: E402
+
+    SECTIONS.append(widget_latency.main)
+except ModuleNotFoundError as missing:
+    if missing.name != "widget_latency":
+        raise
+
+if __name__ == "__main__":
+    for section in SECTIONS:
+        print(section(), flush=True)
