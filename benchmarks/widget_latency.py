@@ -1,0 +1,87 @@
+"""Explorer update latency: this project's update path against the `interact` + new-figure pattern.
+
+Each control of each explorer is swept through its range as a drag would (every step one
+update). "live" sets the control's value: recompute, move the artists, blit, encode the PNG.
+"interact" does the same work the way `interact` cells usually do: a new figure each time, fully
+drawn and saved as PNG. Same data, same drawing code, same machine, interleaved.
+"""
+import gc
+import io
+import time
+
+import numpy as np
+from ipywidgets import Dropdown, FloatText, ToggleButtons
+
+from _table import table
+from lossviz.widgets import EXPLORERS
+
+
+def sweep(control, steps=16):
+    """Values a person would pass through dragging (or clicking through) this control."""
+    if isinstance(control, (Dropdown, ToggleButtons)):
+        values = [option[1] if isinstance(option, tuple) else option for option in control.options]
+        return (values * steps)[:steps]
+    if isinstance(control, FloatText):
+        return list(np.linspace(control.value * 0.5, control.value * 1.5, steps))
+    low, high = control.min, control.max
+    if type(control).__name__ == "FloatLogSlider":
+        return list(control.base ** np.linspace(low, high, steps))
+    values = np.linspace(low, high, steps)
+    return [int(round(v)) for v in values] if type(control).__name__ == "IntSlider" else list(values)
+
+
+def interact_pattern(explorer, values):
+    """A new figure per update, as an `interact` callback with plt.subplots would make."""
+    fresh = type(explorer).__new__(type(explorer))
+    fresh.language, fresh.controls = explorer.language, explorer.controls
+    figure, _ = fresh.build_figure()
+    fresh.draw(fresh.compute(**values))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def measure(make):
+    """Live updates for every control (typed boxes apart), then the interact pattern on the same values."""
+    explorer = make("en")
+    steps, typed = [], []
+    for control_name, control in explorer.controls.items():
+        start_value = control.value
+        for value in sweep(control):
+            before = explorer.live.full_draws
+            started = time.perf_counter()
+            control.value = value
+            elapsed = time.perf_counter() - started
+            (typed if isinstance(control, FloatText) else steps).append((elapsed, explorer.live.full_draws - before))
+            if not isinstance(control, FloatText):
+                steps[-1] += (dict(explorer.values()),)
+        control.value = start_value
+    assert explorer.last_error is None and not explorer.message.value, explorer.message.value
+    gc.collect()  # the interact pattern's figures must not leave garbage for the live updates, nor the reverse
+    pattern = []
+    for _, _, values in steps:
+        started = time.perf_counter()
+        interact_pattern(explorer, values)
+        pattern.append(time.perf_counter() - started)
+    return steps, typed, pattern
+
+
+def main() -> str:
+    rows = []
+    for name, make in EXPLORERS.items():
+        steps, typed, pattern = measure(make)
+        live = np.array([elapsed for elapsed, _, _ in steps]) * 1e3
+        full = sum(redraws for _, redraws, _ in steps)
+        pattern_ms = np.array(pattern) * 1e3
+        typed_ms = f"{np.median([t for t, _ in typed]) * 1e3:.0f} ({len(typed)})" if typed else "-"
+        rows.append([name, len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}", str(full),
+                     f"{np.median(pattern_ms):.0f}", f"{np.percentile(pattern_ms, 95):.0f}",
+                     f"{np.median(pattern_ms) / np.median(live):.1f}x", typed_ms])
+    headers = ["explorer", "slider/menu updates", "median ms", "p95 ms", "full redraws", "interact median ms",
+               "interact p95 ms", "speed-up (medians)", "typed box median ms (n)"]
+    return ("## Widget update latency (each slider and menu swept as a drag or clicks would)\n\n" + table(headers, rows)
+            + "\n\nTyped boxes (a new logit range, a typed pos_weight) are timed apart: one update per Enter.\n")
+
+
+if __name__ == "__main__":
+    print(main())

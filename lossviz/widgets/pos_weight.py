@@ -1,0 +1,194 @@
+"""pos_weight_explorer: what pos_weight does to the loss, the gradient and the decision threshold.
+
+Left and middle: loss and gradient against the logit for y = 1 (scaled by pos_weight) and y = 0
+(untouched). Right: a small imbalanced set (one feature, positives N(+1, 1), negatives N(-1, 1))
+fitted by logistic regression with that pos_weight: the p = 0.5 boundary moves toward the
+negatives as pos_weight grows, while the F1-best threshold stays where the ranking puts it.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from .. import stable
+from ..plots import PALETTE, new_figure
+from ._explorer import Explorer, InputProblem, log_slider, number_box, slider
+
+LOGITS = torch.linspace(-8, 8, 401, dtype=torch.float64)
+SAMPLES = 4000
+FEATURE = np.linspace(-4.5, 4.5, 301)
+BINS = np.linspace(-4.5, 4.5, 46)
+POS_WEIGHT_RANGE = (0.1, 100.0)
+
+
+def _pools():
+    generator = np.random.default_rng(0)
+    return generator.normal(1.0, 1.0, SAMPLES), generator.normal(-1.0, 1.0, SAMPLES)
+
+
+POSITIVES, NEGATIVES = _pools()
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, pos_weight: float, steps: int = 30):
+    """Logistic regression on one feature with pos_weight, by Newton's method: (slope, intercept).
+
+    Minimises sum_i -[pw*y_i*log p_i + (1 - y_i)*log(1 - p_i)] with p_i = sigmoid(a*s_i + b); the
+    gradient in the logit is (pw*y + 1 - y)*p - pw*y, as in binary_cross_entropy_with_logits.
+    """
+    design = np.stack([features, np.ones_like(features)], 1)
+    sample_weight = pos_weight * labels + (1 - labels)
+    theta = np.zeros(2)
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(design @ theta)))
+        gradient = design.T @ (sample_weight * p - pos_weight * labels)
+        hessian = (design * (sample_weight * p * (1 - p))[:, None]).T @ design
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(2), gradient)
+        theta -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    return float(theta[0]), float(theta[1])
+
+
+def best_f1_threshold(scores: np.ndarray, labels: np.ndarray):
+    """The score threshold (predict positive at or above it) with the highest F1, and that F1."""
+    order = np.argsort(-scores, kind="stable")
+    true_positives = np.cumsum(labels[order])
+    f1 = 2 * true_positives / (np.arange(1, len(scores) + 1) + labels.sum())
+    best = int(np.argmax(f1))
+    return float(scores[order][best]), float(f1[best])
+
+
+@functools.lru_cache(maxsize=128)
+def _plain_fit(positives: int):
+    features = np.concatenate([POSITIVES[:positives], NEGATIVES[: SAMPLES - positives]])
+    labels = np.concatenate([np.ones(positives), np.zeros(SAMPLES - positives)])
+    return fit_logistic(features, labels, 1.0)
+
+
+class PosWeightExplorer(Explorer):
+    name = "pos_weight_explorer"
+    TEXT = {
+        "en": {"pos_weight": "pos_weight", "typed": "type pos_weight", "share": "share of positives",
+               "title_loss": "Loss (log scale)", "title_grad": "Gradient dL/dx (symlog)",
+               "positive": "y = 1, pos_weight", "positive_plain": "y = 1, no pos_weight", "negative": "y = 0",
+               "title_fit": "Imbalanced example, fitted p(s)", "feature": "feature s",
+               "density": "p / density", "fit": "p(s), this pos_weight", "fit_plain": "p(s), pos_weight = 1",
+               "boundary": "p = 0.5 at s = {here:.2f} (pos_weight 1: {plain:.2f})\nbest F1 {f1:.2f} at s = {best:.2f}, i.e. p ≥ {p:.2f}",
+               "count": "{positives} positives, {negatives} negatives"},
+        "ko": {"pos_weight": "pos_weight", "typed": "pos_weight 입력", "share": "양성 비율",
+               "title_loss": "손실 (로그 눈금)", "title_grad": "그래디언트 dL/dx (symlog)",
+               "positive": "y = 1, pos_weight 적용", "positive_plain": "y = 1, pos_weight 없음", "negative": "y = 0",
+               "title_fit": "불균형 예제, 학습된 p(s)", "feature": "특성 s",
+               "density": "p / 밀도", "fit": "p(s), 현재 pos_weight", "fit_plain": "p(s), pos_weight = 1",
+               "boundary": "p = 0.5 경계 s = {here:.2f} (pos_weight 1: {plain:.2f})\n최고 F1 {f1:.2f}: s = {best:.2f}, 즉 p ≥ {p:.2f}",
+               "count": "양성 {positives}개, 음성 {negatives}개"},
+    }
+
+    def build_controls(self):
+        return {"pos_weight": log_slider(self.t("pos_weight"), -1, 2, 1.0),
+                "pos_weight_text": number_box(self.t("typed"), 1.0),
+                "positive_share": slider(self.t("share"), 0.01, 0.5, 0.01, 0.05)}
+
+    def _on_change(self, change):
+        if getattr(self, "_syncing", False):
+            return
+        slider_control, typed = self.controls["pos_weight"], self.controls["pos_weight_text"]
+        if change.owner is typed:
+            try:
+                value = self.number("pos_weight_text", change.new, *POS_WEIGHT_RANGE)
+            except InputProblem as problem:
+                self._show(self.t("invalid", reason=problem))
+                return
+            if value != slider_control.value:
+                slider_control.value = value  # its own change refreshes the figure
+                return
+        elif change.owner is slider_control:
+            self._syncing = True
+            typed.value = round(change.new, 4)
+            self._syncing = False
+        self.refresh()
+
+    def build_figure(self):
+        figure, (loss_axes, grad_axes, fit_axes) = new_figure(ncols=3, height=3.6)
+        style = {"positive": dict(color=PALETTE["positive"], linewidth=2),
+                 "positive_plain": dict(color=PALETTE["positive"], linewidth=1, linestyle="--", alpha=0.6),
+                 "negative": dict(color=PALETTE["negative"], linewidth=1.5)}
+        self.loss_lines = {k: loss_axes.plot([], [], label=self.t(k), **s)[0] for k, s in style.items()}
+        self.grad_lines = {k: grad_axes.plot([], [], **s)[0] for k, s in style.items()}
+        loss_axes.set_ylim(1e-3, 2e3)
+        loss_axes.set_yscale("log")
+        grad_axes.set_ylim(-150, 2)
+        grad_axes.set_yscale("symlog", linthresh=1.0)
+        for axes, title in ((loss_axes, "title_loss"), (grad_axes, "title_grad")):
+            axes.set_xlim(float(LOGITS[0]), float(LOGITS[-1]))
+            axes.set_xlabel(self.t("logit"))
+            axes.set_title(self.t(title))
+            axes.grid(alpha=0.3)
+        loss_axes.set_ylabel(self.t("loss"))
+        grad_axes.set_ylabel(self.t("gradient"))
+        loss_axes.legend(loc="lower left", fontsize=8)
+        zeros = np.zeros(len(BINS) - 1)
+        self.histograms = {"positive": fit_axes.stairs(zeros, BINS, fill=True, color=PALETTE["positive"], alpha=0.35),
+                           "negative": fit_axes.stairs(zeros, BINS, fill=True, color=PALETTE["negative"], alpha=0.35)}
+        self.fit_lines = {"fit": fit_axes.plot([], [], color=PALETTE["stable"], linewidth=2, label=self.t("fit"))[0],
+                          "fit_plain": fit_axes.plot([], [], color=PALETTE["stable"], linewidth=1, linestyle="--",
+                                                     label=self.t("fit_plain"))[0]}
+        self.boundaries = {"fit": fit_axes.axvline(0, color=PALETTE["stable"], linewidth=1.5),
+                           "best": fit_axes.axvline(0, color=PALETTE["textbook"], linewidth=1.5, linestyle=":")}
+        self.fit_text = fit_axes.text(0.02, 0.97, "", transform=fit_axes.transAxes, va="top", fontsize=8,
+                                      bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
+        fit_axes.set_xlim(BINS[0], BINS[-1])
+        fit_axes.set_ylim(0, 1.05)
+        fit_axes.set_xlabel(self.t("feature"))
+        fit_axes.set_ylabel(self.t("density"))
+        fit_axes.set_title(self.t("title_fit"))
+        fit_axes.legend(loc="lower right", fontsize=7)
+        fit_axes.grid(alpha=0.3)
+        dynamic = list(self.loss_lines.values()) + list(self.grad_lines.values()) + list(self.histograms.values())
+        dynamic += list(self.fit_lines.values()) + list(self.boundaries.values()) + [self.fit_text]
+        return figure, dynamic
+
+    def compute(self, pos_weight, positive_share, pos_weight_text=None):
+        pos_weight = self.number("pos_weight", pos_weight, *POS_WEIGHT_RANGE)
+        share = self.number("positive_share", positive_share, 0.005, 0.5)
+        weight = torch.tensor([pos_weight], dtype=torch.float64)
+        curves = {}
+        for key, label, pw in (("positive", 1.0, weight), ("positive_plain", 1.0, None), ("negative", 0.0, weight)):
+            logits = LOGITS.clone().requires_grad_()
+            loss = stable.binary_cross_entropy_with_logits(logits, torch.full_like(LOGITS, label), pos_weight=pw,
+                                                           reduction="none")
+            loss.sum().backward()
+            curves[key] = (loss.detach().numpy(), logits.grad.numpy())
+        positives = max(1, round(share * SAMPLES))
+        features = np.concatenate([POSITIVES[:positives], NEGATIVES[: SAMPLES - positives]])
+        labels = np.concatenate([np.ones(positives), np.zeros(SAMPLES - positives)])
+        slope, intercept = fit_logistic(features, labels, pos_weight)
+        plain_slope, plain_intercept = _plain_fit(positives)
+        best_feature, best_f1 = best_f1_threshold(features, labels)
+        width = BINS[1] - BINS[0]
+        histogram = {"positive": np.histogram(features[:positives], BINS)[0] / (SAMPLES * width),
+                     "negative": np.histogram(features[positives:], BINS)[0] / (SAMPLES * width)}
+        sigmoid = lambda v: 1 / (1 + np.exp(-v))
+        return {"curves": curves, "histogram": histogram, "positives": positives,
+                "fit": sigmoid(slope * FEATURE + intercept), "fit_plain": sigmoid(plain_slope * FEATURE + plain_intercept),
+                "boundary": -intercept / slope, "boundary_plain": -plain_intercept / plain_slope,
+                "best": best_feature, "best_f1": best_f1, "best_probability": float(sigmoid(slope * best_feature + intercept))}
+
+    def draw(self, data):
+        x = LOGITS.numpy()
+        for key, (loss, grad) in data["curves"].items():
+            self.loss_lines[key].set_data(x, loss)
+            self.grad_lines[key].set_data(x, grad)
+        for key, stairs in self.histograms.items():
+            stairs.set_data(data["histogram"][key])
+        self.fit_lines["fit"].set_data(FEATURE, data["fit"])
+        self.fit_lines["fit_plain"].set_data(FEATURE, data["fit_plain"])
+        self.boundaries["fit"].set_xdata([data["boundary"]] * 2)
+        self.boundaries["best"].set_xdata([data["best"]] * 2)
+        text = self.t("boundary", here=data["boundary"], plain=data["boundary_plain"], f1=data["best_f1"],
+                      best=data["best"], p=data["best_probability"])
+        count = self.t("count", positives=data["positives"], negatives=SAMPLES - data["positives"])
+        self.fit_text.set_text(f"{count}\n{text}")
+        return False

@@ -1,0 +1,99 @@
+"""precision_explorer: error in ULPs of three binary cross-entropy implementations, per dtype and y.
+
+torch's BCEWithLogits, the log1p logits form (lossviz.stable) and the same form with
+log(1 + e^-|x|), each in the chosen dtype, against the exact value, over x in [-1e4, 1e4] on a
+symmetric log axis. The reference is the float64 logits form for the smaller dtypes (within 2
+float64 ULP of mpmath, so within 1e-8 of their ULP) and mpmath itself for float64.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .. import naive, numerics, stable
+from ..plots import PALETTE, new_figure
+from ._explorer import Explorer, dropdown, slider
+from .overflow import DTYPES
+
+SHORT_NAMES = {"torch": "torch", "stable": "log1p", "log_form": "log"}
+FLOOR, CEILING = 1e-2, 1e9  # a 0-ULP error is drawn at the floor, inf/NaN at the ceiling
+IMPLEMENTATIONS = {
+    "torch": F.binary_cross_entropy_with_logits,
+    "stable": stable.binary_cross_entropy_with_logits,
+    "log_form": naive.bce_with_logits_without_log1p,
+}
+
+
+def _grid(dtype):
+    # sinh spacing: dense near 0, logarithmic beyond |x| = 1, like the symlog axis it is drawn on
+    x = torch.sinh(torch.linspace(float(np.arcsinh(-1e4)), float(np.arcsinh(1e4)), 1201, dtype=torch.float64))
+    return x.to(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _reference(dtype_name: str, label: float):
+    x = _grid(DTYPES[dtype_name]).double()
+    y = torch.full_like(x, label)
+    if dtype_name == "float64":
+        return numerics.exact_bce_with_logits(x, y, split=True)
+    return stable.binary_cross_entropy_with_logits(x, y, reduction="none")
+
+
+class PrecisionExplorer(Explorer):
+    name = "precision_explorer"
+    TEXT = {
+        "en": {"label": "label y", "dtype": "dtype", "title": "Error against the exact loss ({dtype}, y = {label:g})",
+               "ulp": "error in ULPs (log scale)", "one_ulp": "1 ULP", "worst": "worst: {values}",
+               "zero": "0 ULP drawn at 10⁻², inf/NaN at 10⁹"},
+        "ko": {"label": "레이블 y", "dtype": "자료형", "title": "정확한 손실과의 오차 ({dtype}, y = {label:g})",
+               "ulp": "ULP 단위 오차 (로그 눈금)", "one_ulp": "1 ULP", "worst": "최대 오차: {values}",
+               "zero": "0 ULP는 10⁻²에, inf/NaN은 10⁹에 그림"},
+    }
+
+    def build_controls(self):
+        return {"label": slider(self.t("label"), 0.0, 1.0, 0.05, 0.0),
+                "dtype": dropdown(self.t("dtype"), list(DTYPES), "float32")}
+
+    def build_figure(self):
+        figure, (axes,) = new_figure(height=3.6)
+        names = {"torch": self.t("torch_bce_logits"), "stable": self.t("logits_form"), "log_form": self.t("log_form")}
+        widths = {"torch": 2.2, "stable": 1.6, "log_form": 1.2}
+        self.lines = {key: axes.plot([], [], label=names[key], color=PALETTE[key],
+                                     linewidth=widths[key])[0] for key in IMPLEMENTATIONS}
+        axes.axhline(1.0, color="#444444", linewidth=0.8, linestyle=":")
+        axes.text(-9e3, 1.3, self.t("one_ulp"), fontsize=8, color="#444444")
+        axes.set_xlim(-1e4, 1e4)
+        axes.set_ylim(FLOOR / 2, CEILING * 3)
+        axes.set_xscale("symlog", linthresh=1.0)
+        axes.set_yscale("log")
+        axes.set_xlabel(self.t("logit"))
+        axes.set_ylabel(self.t("ulp"))
+        axes.grid(alpha=0.3)
+        axes.legend(loc="center left", fontsize=9)
+        self.title = axes.set_title("")
+        self.summary = axes.text(0.99, 0.97, "", transform=axes.transAxes, ha="right", va="top", fontsize=9,
+                                 bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
+        axes.text(0.99, 0.03, self.t("zero"), transform=axes.transAxes, ha="right", va="bottom", fontsize=8,
+                  color="#666666")
+        self.axes = axes
+        return figure, list(self.lines.values()) + [self.title, self.summary]
+
+    def compute(self, label, dtype):
+        x = _grid(DTYPES[dtype])
+        y = torch.full_like(x, label)
+        reference = _reference(dtype, float(label))
+        errors = {key: numerics.ulp_error(fn(x, y, reduction="none"), reference).numpy()
+                  for key, fn in IMPLEMENTATIONS.items()}
+        return {"x": x.double().numpy(), "errors": errors, "label": label, "dtype": dtype}
+
+    def draw(self, data):
+        worst = []
+        for key, errors in data["errors"].items():
+            self.lines[key].set_data(data["x"], np.clip(np.nan_to_num(errors, nan=np.inf), FLOOR, CEILING))
+            worst.append(f"{SHORT_NAMES[key]} {errors.max():.3g}")
+        self.title.set_text(self.t("title", dtype=data["dtype"], label=data["label"]))
+        self.summary.set_text(self.t("worst", values=" · ".join(worst)))
+        return False

@@ -1,0 +1,176 @@
+"""Render the executed notebooks to a static, offline HTML site.
+
+    python tools/build_site.py notebooks site
+
+writes site/index.html, site/en/index.html, site/ko/index.html and one page per notebook
+(site/en/01_x.html, site/ko/01_x.html). Every page links to its index and to its twin in the
+other language. The pages need no network: no script or stylesheet is loaded from the web, so
+widget outputs are shown as the PNG that lossviz stores beside the widget view (DESIGN.md,
+"Widgets"), and math stays as its TeX source (MathJax would have to come from a CDN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import sys
+from pathlib import Path
+
+import nbformat
+from jinja2 import DictLoader
+from nbconvert import HTMLExporter
+from traitlets.config import Config
+
+LANGUAGES = ("en", "ko")
+TWIN_LABEL = {"en": "한국어", "ko": "English"}  # the link to the *other* language, in that language
+INDEX_LABEL = {"en": "All notebooks", "ko": "전체 노트북"}
+INDEX_TITLE = {"en": "lossviz notebooks", "ko": "lossviz 노트북"}
+
+# nbconvert's default order puts the widget view first; offline it renders as an empty box
+# (the widget manager comes from unpkg.com). PNG first, and the widget view left out entirely,
+# so a widget without a PNG falls back to its text/plain instead of an empty placeholder.
+DISPLAY_PRIORITY = [
+    "text/html",
+    "text/markdown",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/latex",
+    "text/plain",
+]
+
+# The lab template, minus everything that loads from the web: require.js, MathJax, Mermaid,
+# the widget manager and the stored widget state it would read. Plus a navigation bar.
+TEMPLATE = r"""
+{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+nav.lossviz-nav { display: flex; gap: 1.5em; padding: 0.6em 1em; font-family: sans-serif;
+                  border-bottom: 1px solid #ddd; }
+</style>
+{%- endblock extra_css -%}
+{%- block body_header -%}
+{{ super() }}
+{{ resources.lossviz_nav }}
+{%- endblock body_header -%}
+{%- block footer -%}
+</html>
+{%- endblock footer -%}
+"""
+
+
+def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
+    """The text of the first markdown heading, or `fallback`."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip() or fallback
+    return fallback
+
+
+def make_exporter(lang: str) -> HTMLExporter:
+    config = Config()
+    config.NbConvertBase.display_data_priority = DISPLAY_PRIORITY
+    config.HTMLExporter.language_code = lang  # -> <html lang="ko">
+    return HTMLExporter(
+        config=config,
+        extra_loaders=[DictLoader({"lossviz_page.html.j2": TEMPLATE})],
+        template_file="lossviz_page.html.j2",
+    )
+
+
+def nav_html(lang: str, stem: str, has_twin: bool) -> str:
+    other = "ko" if lang == "en" else "en"
+    links = [f'<a class="lossviz-index" href="index.html">{INDEX_LABEL[lang]}</a>']
+    if has_twin:
+        links.append(
+            f'<a class="lossviz-twin" href="../{other}/{html.escape(stem)}.html" '
+            f'hreflang="{other}" lang="{other}">{TWIN_LABEL[lang]}</a>'
+        )
+    return '<nav class="lossviz-nav">' + "".join(links) + "</nav>"
+
+
+def index_html(lang: str, title: str, entries: list[tuple[str, str]], nav: str) -> str:
+    items = "\n".join(
+        f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>' for href, text in entries
+    )
+    return f"""<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{html.escape(title)}</title>
+<style>body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; line-height: 1.6; }}</style>
+</head>
+<body>
+{nav}
+<h1>{html.escape(title)}</h1>
+<ul>
+{items}
+</ul>
+</body>
+</html>
+"""
+
+
+def build(notebooks: Path, site: Path) -> list[Path]:
+    """Build the site; return the notebook pages written."""
+    stems = {lang: sorted(p.stem for p in (notebooks / lang).glob("*.ipynb")) for lang in LANGUAGES}
+    written: list[Path] = []
+    for lang in LANGUAGES:
+        other = "ko" if lang == "en" else "en"
+        out_dir = site / lang
+        out_dir.mkdir(parents=True, exist_ok=True)
+        # Pages of notebooks that were renamed or deleted would otherwise linger.
+        for old in out_dir.glob("*.html"):
+            old.unlink()
+        exporter = make_exporter(lang)  # one per language: building the template is the slow part
+        entries = []
+        for stem in stems[lang]:
+            nb = nbformat.read(notebooks / lang / f"{stem}.ipynb", as_version=4)
+            title = notebook_title(nb, stem)
+            resources = {
+                "metadata": {"name": title, "path": str(notebooks / lang)},
+                "lossviz_nav": nav_html(lang, stem, stem in stems[other]),
+            }
+            body, _ = exporter.from_notebook_node(nb, resources=resources)
+            page = out_dir / f"{stem}.html"
+            page.write_text(body, encoding="utf-8")
+            written.append(page)
+            entries.append((page.name, title))
+        top = '<nav class="lossviz-nav"><a href="../index.html">lossviz</a> · ' + (
+            f'<a href="../{other}/index.html" hreflang="{other}" lang="{other}">{TWIN_LABEL[lang]}</a></nav>'
+        )
+        (out_dir / "index.html").write_text(
+            index_html(lang, INDEX_TITLE[lang], entries, top), encoding="utf-8"
+        )
+
+    # The landing page: one link per language, each labelled in its own language.
+    landing = index_html(
+        "en",
+        "lossviz",
+        [("en/index.html", "English"), ("ko/index.html", "한국어")],
+        nav="",
+    ).replace('<a href="ko/index.html">', '<a href="ko/index.html" lang="ko" hreflang="ko">')
+    (site / "index.html").write_text(landing, encoding="utf-8")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", type=Path, help="folder with en/ and ko/")
+    parser.add_argument("site", type=Path, help="output folder")
+    args = parser.parse_args(argv)
+    pages = build(args.notebooks, args.site)
+    print(f"{len(pages)} pages in {args.site}/ (open {args.site / 'index.html'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
