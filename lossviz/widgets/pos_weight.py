@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .. import stable
+from ..metrics import best_f1_threshold
 from ..plots import PALETTE, new_figure
 from ._explorer import Explorer, InputProblem, log_slider, number_box, slider
 
@@ -49,15 +50,6 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, pos_weight: float, st
         if np.abs(step).max() < 1e-10:
             break
     return float(theta[0]), float(theta[1])
-
-
-def best_f1_threshold(scores: np.ndarray, labels: np.ndarray):
-    """The score threshold (predict positive at or above it) with the highest F1, and that F1."""
-    order = np.argsort(-scores, kind="stable")
-    true_positives = np.cumsum(labels[order])
-    f1 = 2 * true_positives / (np.arange(1, len(scores) + 1) + labels.sum())
-    best = int(np.argmax(f1))
-    return float(scores[order][best]), float(f1[best])
 
 
 @functools.lru_cache(maxsize=128)
@@ -166,7 +158,7 @@ class PosWeightExplorer(Explorer):
         labels = np.concatenate([np.ones(positives), np.zeros(SAMPLES - positives)])
         slope, intercept = fit_logistic(features, labels, pos_weight)
         plain_slope, plain_intercept = _plain_fit(positives)
-        best_feature, best_f1 = best_f1_threshold(features, labels)
+        best_feature, best_f1 = best_f1_threshold(torch.from_numpy(features), torch.from_numpy(labels))
         width = BINS[1] - BINS[0]
         histogram = {"positive": np.histogram(features[:positives], BINS)[0] / (SAMPLES * width),
                      "negative": np.histogram(features[positives:], BINS)[0] / (SAMPLES * width)}
