@@ -6,18 +6,22 @@ writes site/index.html, site/en/index.html, site/ko/index.html and one page per 
 (site/en/01_x.html, site/ko/01_x.html). Every page links to its index and to its twin in the
 other language. The pages need no network: no script or stylesheet is loaded from the web, so
 widget outputs are shown as the PNG that lossviz stores beside the widget view (DESIGN.md,
-"Widgets"), and math stays as its TeX source (MathJax would have to come from a CDN).
+"Widgets"), and the TeX in markdown cells becomes MathML at build time, which browsers render
+natively (MathJax would have to come from a CDN).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import html
+import re
 import sys
 from pathlib import Path
 
 import nbformat
 from jinja2 import DictLoader
+from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert import HTMLExporter
 from traitlets.config import Config
 
@@ -61,6 +65,23 @@ nav.lossviz-nav { display: flex; gap: 1.5em; padding: 0.6em 1em; font-family: sa
 </html>
 {%- endblock footer -%}
 """
+
+
+# $$display$$ or $inline$ TeX; code spans (`...`) are split off first and left alone.
+MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$", re.S)
+CODE_SPAN = re.compile(r"(`+[^`]*`+)")
+
+
+def markdown_with_mathml(source: str) -> str:
+    """The markdown with every TeX formula replaced by MathML (raw HTML passes through markdown)."""
+
+    def replace(match: re.Match) -> str:
+        display, inline = match.groups()
+        return latex_to_mathml((display or inline).strip(), display="block" if display else "inline")
+
+    parts = CODE_SPAN.split(source)
+    parts[::2] = [MATH.sub(replace, part) for part in parts[::2]]
+    return "".join(parts)
 
 
 def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -135,6 +156,10 @@ def build(notebooks: Path, site: Path) -> list[Path]:
         for stem in stems[lang]:
             nb = nbformat.read(notebooks / lang / f"{stem}.ipynb", as_version=4)
             title = notebook_title(nb, stem)
+            nb = copy.deepcopy(nb)
+            for cell in nb.cells:
+                if cell.cell_type == "markdown":
+                    cell.source = markdown_with_mathml(cell.source)
             resources = {
                 "metadata": {"name": title, "path": str(notebooks / lang)},
                 "lossviz_nav": nav_html(lang, stem, stem in stems[other]),
