@@ -22,7 +22,7 @@ lab: $(STAMP)
 	@token=$${LOSSVIZ_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(24))')}; \
 	echo "lossviz: open http://127.0.0.1:$(PORT)/lab/tree/$(START)?token=$$token"; \
 	exec $(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser $(JUPYTER_ROOT) \
-	  --ServerApp.root_dir=notebooks --IdentityProvider.token=$$token $(START)
+	  --ServerApp.root_dir=notebooks --ServerApp.default_url=/lab/tree/$(START) --IdentityProvider.token=$$token
 
 # Every test: unit, property, widgets, twins, every notebook through strict nbval, the browser test.
 test: $(STAMP)
