@@ -15,6 +15,14 @@ from .. import i18n
 from ..plots import LiveFigure
 
 
+def loss_and_gradient(fn, logits, *args, **kwargs):
+    """Element-wise ``fn(logits, *args, **kwargs)`` and its gradient in the logits, as float64 arrays."""
+    leaf = logits.detach().clone().requires_grad_()
+    loss = fn(leaf, *args, **kwargs)
+    loss.sum().backward()
+    return loss.detach().double().numpy(), leaf.grad.double().numpy()
+
+
 class InputProblem(ValueError):
     """A control value the explorer cannot draw; its message is shown in the widget."""
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from .. import naive, numerics, stable
 from ..plots import PALETTE, SpanPool, intervals, new_figure, steady_limit
-from ._explorer import Explorer, dropdown, number_box, slider
+from ._explorer import Explorer, dropdown, loss_and_gradient, number_box, slider
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32, "float64": torch.float64}
 POINTS = 801
@@ -26,13 +26,6 @@ CURVES = ("exact", "stable", "torch", "textbook")
 @functools.lru_cache(maxsize=None)
 def _saturation(dtype_name: str):
     return numerics.sigmoid_saturation(DTYPES[dtype_name])
-
-
-def _loss_and_grad(fn, x, y):
-    logits = x.detach().clone().requires_grad_()
-    loss = fn(logits, y)
-    loss.sum().backward()
-    return loss.detach().double().numpy(), logits.grad.double().numpy()
 
 
 class OverflowExplorer(Explorer):
@@ -88,9 +81,9 @@ class OverflowExplorer(Explorer):
         y = torch.full_like(x, label)
         exact_x = x.double()
         curves = {
-            "textbook": _loss_and_grad(lambda a, b: naive.binary_cross_entropy_with_logits(a, b, reduction="none"), x, y),
-            "torch": _loss_and_grad(lambda a, b: F.binary_cross_entropy(torch.sigmoid(a), b, reduction="none"), x, y),
-            "stable": _loss_and_grad(lambda a, b: stable.binary_cross_entropy_with_logits(a, b, reduction="none"), x, y),
+            "textbook": loss_and_gradient(naive.binary_cross_entropy_with_logits, x, y, reduction="none"),
+            "torch": loss_and_gradient(lambda a: F.binary_cross_entropy(torch.sigmoid(a), y, reduction="none"), x),
+            "stable": loss_and_gradient(stable.binary_cross_entropy_with_logits, x, y, reduction="none"),
             # float64 logits form: within 2 float64 ULP of mpmath (tests/test_accuracy.py)
             "exact": (stable.binary_cross_entropy_with_logits(exact_x, y.double(), reduction="none").numpy(),
                       ((1 - label) * torch.sigmoid(exact_x) - label * torch.sigmoid(-exact_x)).numpy()),

@@ -15,7 +15,7 @@ import torch
 from .. import stable
 from ..metrics import best_f1_threshold
 from ..plots import PALETTE, new_figure
-from ._explorer import Explorer, InputProblem, log_slider, number_box, slider
+from ._explorer import Explorer, InputProblem, log_slider, loss_and_gradient, number_box, slider
 
 LOGITS = torch.linspace(-8, 8, 401, dtype=torch.float64)
 SAMPLES = 4000
@@ -146,13 +146,9 @@ class PosWeightExplorer(Explorer):
         pos_weight = self.number("pos_weight", pos_weight, *POS_WEIGHT_RANGE)
         share = self.number("positive_share", positive_share, 0.005, 0.5)
         weight = torch.tensor([pos_weight], dtype=torch.float64)
-        curves = {}
-        for key, label, pw in (("positive", 1.0, weight), ("positive_plain", 1.0, None), ("negative", 0.0, weight)):
-            logits = LOGITS.clone().requires_grad_()
-            loss = stable.binary_cross_entropy_with_logits(logits, torch.full_like(LOGITS, label), pos_weight=pw,
-                                                           reduction="none")
-            loss.sum().backward()
-            curves[key] = (loss.detach().numpy(), logits.grad.numpy())
+        curves = {key: loss_and_gradient(stable.binary_cross_entropy_with_logits, LOGITS, torch.full_like(LOGITS, label),
+                                         pos_weight=pw, reduction="none")
+                  for key, label, pw in (("positive", 1.0, weight), ("positive_plain", 1.0, None), ("negative", 0.0, weight))}
         positives = max(1, round(share * SAMPLES))
         features = np.concatenate([POSITIVES[:positives], NEGATIVES[: SAMPLES - positives]])
         labels = np.concatenate([np.ones(positives), np.zeros(SAMPLES - positives)])

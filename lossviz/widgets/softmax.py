@@ -14,7 +14,7 @@ from .. import naive, stable
 from matplotlib.patches import Patch
 
 from ..plots import PALETTE, ClassBars, SpanPool, intervals, new_figure
-from ._explorer import Explorer, InputProblem, dropdown, int_slider, log_slider
+from ._explorer import Explorer, InputProblem, dropdown, int_slider, log_slider, loss_and_gradient
 from .overflow import DTYPES
 
 MAX_CLASSES = 10
@@ -25,13 +25,6 @@ BOTTOM = -1e5  # where a -inf log-probability is drawn on the symlog axis
 def _logits(spread, classes, dtype):
     base = torch.linspace(1.0, -1.0, classes, dtype=torch.float64)
     return (torch.as_tensor(spread, dtype=torch.float64).reshape(-1, 1) * base).to(dtype)
-
-
-def _loss_and_grad(fn, z, target):
-    logits = z.detach().clone().requires_grad_()
-    loss = fn(logits, target, reduction="none")
-    loss.sum().backward()
-    return loss.detach().double().numpy(), logits.grad.double().numpy()
 
 
 class SoftmaxExplorer(Explorer):
@@ -114,8 +107,8 @@ class SoftmaxExplorer(Explorer):
             raise InputProblem(f"target {target} ≥ K = {classes}")
         z = _logits(spread, classes, kind)
         label = torch.tensor([target])
-        naive_loss, naive_grad = _loss_and_grad(naive.cross_entropy, z, label)
-        stable_loss, stable_grad = _loss_and_grad(stable.cross_entropy, z, label)
+        naive_loss, naive_grad = loss_and_gradient(naive.cross_entropy, z, label, reduction="none")
+        stable_loss, stable_grad = loss_and_gradient(stable.cross_entropy, z, label, reduction="none")
         curve_z = _logits(SPREADS, classes, kind)
         labels = torch.full((len(SPREADS),), target)
         with torch.no_grad():
