@@ -147,10 +147,17 @@ def test_notebook_is_committed_executed(path):
 
 @pytest.mark.parametrize("path", ALL, ids=_ids(ALL))
 def test_notebook_outputs_are_clean(path):
-    """No traceback, no warning on stderr, no missing-glyph warning (Hangul font) in any output."""
+    """No traceback, no warning on stderr, no missing-glyph warning (Hangul font) in any output,
+    and no cell printing more than a screen (30 lines), so a projected cell fits."""
     nb = _read(path)
     problems = []
     for index, cell in enumerate(nb.cells):
+        printed = sum(
+            (out.get("text", "") if out.output_type == "stream" else out.get("data", {}).get("text/plain", "")).count("\n") + 1
+            for out in cell.get("outputs", []) if out.output_type == "stream" or "image/png" not in out.get("data", {})
+        )
+        if printed > 30:
+            problems.append(f"cell {index}: prints {printed} lines, more than a screen")
         for out in cell.get("outputs", []):
             if out.output_type == "error":
                 problems.append(f"cell {index}: {out.get('ename')}: {out.get('evalue')}")
