@@ -125,14 +125,15 @@ def intervals(x: np.ndarray, mask: np.ndarray) -> list[tuple[float, float]]:
 class SpanPool:
     """Shaded vertical bands with a label each, reused across updates (no artists created later)."""
 
-    def __init__(self, axes, color: str, size: int = 4, alpha: float = 0.15):
+    def __init__(self, axes, color: str, size: int = 4, alpha: float = 0.15, label_height: float = 0.96):
         self.spans = []
         self.labels = []
+        self.label_height = label_height  # in axes fraction: where the band's name sits
         for _ in range(size):
             span = Rectangle((0, 0), 0, 1, transform=axes.get_xaxis_transform(), color=color, alpha=alpha,
                              linewidth=0, visible=False)
             axes.add_patch(span)
-            label = axes.text(0, 0.96, "", transform=axes.get_xaxis_transform(), ha="center", va="top",
+            label = axes.text(0, label_height, "", transform=axes.get_xaxis_transform(), ha="center", va="top",
                               color=color, fontsize=10, fontweight="bold", visible=False, clip_on=True)
             self.spans.append(span)
             self.labels.append(label)
@@ -151,7 +152,7 @@ class SpanPool:
                 low, high = stretches[index]
                 span.set_x(low)
                 span.set_width(high - low)
-                label.set_position(((low + high) / 2, 0.96))
+                label.set_position(((low + high) / 2, self.label_height))
                 label.set_text(text)
 
 

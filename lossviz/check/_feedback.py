@@ -12,7 +12,8 @@ from .. import i18n
 
 EXERCISES: dict = {}
 
-MARKS = {"correct": "✅", "incorrect": "❌", "not_attempted": "⏳", "invalid": "⚠️"}
+# Symbols DejaVu Sans has, so they show on machines without an emoji font (lab PCs, projectors)
+MARKS = {"correct": "✔", "incorrect": "✘", "not_attempted": "○", "invalid": "⚠"}
 NOT_ATTEMPTED = {"en": "Not attempted yet: replace None with your answer and run the cell again.",
                  "ko": "아직 풀지 않았습니다. None 자리에 답을 넣고 셀을 다시 실행하세요."}
 

@@ -40,7 +40,7 @@ class Explorer:
         self.figure, dynamic = self.build_figure()
         self.live = LiveFigure(self.figure, dynamic)
         width = int(self.figure.get_figwidth() * self.figure.dpi)
-        self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%", max_width=f"{width}px"))
+        self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%", max_width=f"{width}px", margin="0"))
         self.message = ipywidgets.HTML(layout=ipywidgets.Layout(min_height="1.6em"))
         controls = ipywidgets.HBox(list(self.controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
         self.widget = ipywidgets.VBox([controls, self.message, self.image],

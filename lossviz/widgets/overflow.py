@@ -59,7 +59,9 @@ class OverflowExplorer(Explorer):
                             grad_axes.plot([], [], **styles[key])[0]) for key in CURVES}
         self.saturation_lines = [axes.axvline(0, color="#444444", linewidth=1, linestyle=(0, (1, 2)))
                                  for axes in (loss_axes, grad_axes) for _ in range(2)]
-        self.shading = {kind: [SpanPool(axes, PALETTE[kind]) for axes in (loss_axes, grad_axes)] for kind in ("inf", "nan")}
+        # on the gradient panel the names sit between the 0 and 1 levels the curves settle on
+        self.shading = {kind: [SpanPool(loss_axes, PALETTE[kind]), SpanPool(grad_axes, PALETTE[kind], label_height=0.76)]
+                        for kind in ("inf", "nan")}
         self.note = loss_axes.text(0.02, 0.86, "", transform=loss_axes.transAxes, fontsize=9, va="top",
                                    bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
         for axes, title, ylabel in ((loss_axes, "title_loss", "loss"), (grad_axes, "title_grad", "gradient")):
