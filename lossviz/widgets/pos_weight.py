@@ -67,6 +67,7 @@ class PosWeightExplorer(Explorer):
                "positive": "y = 1, pos_weight", "positive_plain": "y = 1, no pos_weight", "negative": "y = 0",
                "title_fit": "Imbalanced example, fitted p(s)", "feature": "feature s",
                "density": "p / density", "fit": "p(s), this pos_weight", "fit_plain": "p(s), pos_weight = 1",
+               "boundary_line": "p = 0.5 boundary", "best_line": "best-F1 threshold",
                "boundary": "p = 0.5 at s = {here:.2f} (pos_weight 1: {plain:.2f})\nbest F1 {f1:.2f} at s = {best:.2f}, i.e. p ≥ {p:.2f}",
                "count": "{positives} positives, {negatives} negatives"},
         "ko": {"pos_weight": "pos_weight", "typed": "pos_weight 입력", "share": "양성 비율",
@@ -74,6 +75,7 @@ class PosWeightExplorer(Explorer):
                "positive": "y = 1, pos_weight 적용", "positive_plain": "y = 1, pos_weight 없음", "negative": "y = 0",
                "title_fit": "불균형 예제, 학습된 p(s)", "feature": "특성 s",
                "density": "p / 밀도", "fit": "p(s), 현재 pos_weight", "fit_plain": "p(s), pos_weight = 1",
+               "boundary_line": "p = 0.5 경계", "best_line": "최고 F1 임계값",
                "boundary": "p = 0.5 경계 s = {here:.2f} (pos_weight 1: {plain:.2f})\n최고 F1 {f1:.2f}: s = {best:.2f}, 즉 p ≥ {p:.2f}",
                "count": "양성 {positives}개, 음성 {negatives}개"},
     }
@@ -127,8 +129,9 @@ class PosWeightExplorer(Explorer):
         self.fit_lines = {"fit": fit_axes.plot([], [], color=PALETTE["stable"], linewidth=2, label=self.t("fit"))[0],
                           "fit_plain": fit_axes.plot([], [], color=PALETTE["stable"], linewidth=1, linestyle="--",
                                                      label=self.t("fit_plain"))[0]}
-        self.boundaries = {"fit": fit_axes.axvline(0, color=PALETTE["stable"], linewidth=1.5),
-                           "best": fit_axes.axvline(0, color=PALETTE["textbook"], linewidth=1.5, linestyle=":")}
+        self.boundaries = {"fit": fit_axes.axvline(0, color=PALETTE["stable"], linewidth=1.5, label=self.t("boundary_line")),
+                           "best": fit_axes.axvline(0, color=PALETTE["textbook"], linewidth=1.5, linestyle=":",
+                                                    label=self.t("best_line"))}
         self.fit_text = fit_axes.text(0.02, 0.97, "", transform=fit_axes.transAxes, va="top", fontsize=8,
                                       bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
         fit_axes.set_xlim(BINS[0], BINS[-1])
@@ -136,7 +139,9 @@ class PosWeightExplorer(Explorer):
         fit_axes.set_xlabel(self.t("feature"))
         fit_axes.set_ylabel(self.t("density"))
         fit_axes.set_title(self.t("title_fit"))
-        fit_axes.legend(loc="lower right", fontsize=7)
+        # below the panels, so it covers neither the histograms nor the fitted curves
+        handles = list(self.fit_lines.values()) + list(self.boundaries.values())
+        figure.legend(handles=handles, loc="outside lower right", ncols=4, fontsize=8, frameon=False)
         fit_axes.grid(alpha=0.3)
         dynamic = list(self.loss_lines.values()) + list(self.grad_lines.values()) + list(self.histograms.values())
         dynamic += list(self.fit_lines.values()) + list(self.boundaries.values()) + [self.fit_text]
