@@ -187,3 +187,22 @@ def test_landing_page_links_both_languages(site):
     for lang in LANGS:
         target = (site / lang / "index.html").resolve()
         assert target in targets and target.is_file(), f"index.html does not link to {lang}/index.html"
+
+
+TEX_COMMAND = re.compile(r"\\(frac|sigma|log|max|sum|epsilon|approx|mathrm|dots|cdot)\b")
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOK_PATHS, ids=ids(NOTEBOOK_PATHS))
+def test_math_is_rendered_as_mathml(site, nb_path):
+    """Offline there is no MathJax: every formula must already be MathML, none left as TeX source."""
+    lang, stem = nb_path.parent.name, nb_path.stem
+    html_text = (site / lang / f"{stem}.html").read_text(encoding="utf-8")
+    markdown = "\n".join(c.source for c in nbformat.read(nb_path, as_version=4).cells if c.cell_type == "markdown")
+    prose = re.sub(r"`[^`]*`", "", markdown)  # TeX-like text inside code spans is code, not math
+    if "$" in prose:
+        assert "<math" in html_text, f"{lang}/{stem}.html: the notebook has math but the page has no MathML"
+    # the rendered markdown, without code (pre/code blocks may hold backslashes legitimately)
+    rendered = re.sub(r"<(pre|code)[^>]*>.*?</\1>", "", html_text, flags=re.S)
+    rendered = re.sub(r"<div class=\"jp-InputArea.*?</div>\s*</div>\s*</div>", "", rendered, flags=re.S)
+    leftovers = [m.group(0) for m in TEX_COMMAND.finditer(re.sub(r"<[^>]+>", " ", rendered))]
+    assert not leftovers, f"{lang}/{stem}.html shows raw TeX: {leftovers[:5]}"
