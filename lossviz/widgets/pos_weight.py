@@ -68,16 +68,16 @@ class PosWeightExplorer(Explorer):
                "title_fit": "Imbalanced example, fitted p(s)", "feature": "feature s",
                "density": "p / density", "fit": "p(s), this pos_weight", "fit_plain": "p(s), pos_weight = 1",
                "boundary_line": "p = 0.5 boundary", "best_line": "best-F1 threshold",
-               "boundary": "p = 0.5 at s = {here:.2f} (pos_weight 1: {plain:.2f})\nbest F1 {f1:.2f} at s = {best:.2f}, i.e. p ≥ {p:.2f}",
-               "count": "{positives} positives, {negatives} negatives"},
+               "boundary": "p = 0.5 at s = {here:.2f} (pw 1: {plain:.2f})\nbest F1 {f1:.2f}: s ≥ {best:.2f}, p ≥ {p:.2f}",
+               "count": "{positives} pos. · {negatives} neg."},
         "ko": {"pos_weight": "pos_weight", "typed": "pos_weight 입력", "share": "양성 비율",
                "title_loss": "손실 (로그 눈금)", "title_grad": "그래디언트 dL/dx (symlog)",
                "positive": "y = 1, pos_weight 적용", "positive_plain": "y = 1, pos_weight 없음", "negative": "y = 0",
                "title_fit": "불균형 예제, 학습된 p(s)", "feature": "특성 s",
                "density": "p / 밀도", "fit": "p(s), 현재 pos_weight", "fit_plain": "p(s), pos_weight = 1",
                "boundary_line": "p = 0.5 경계", "best_line": "최고 F1 임계값",
-               "boundary": "p = 0.5 경계 s = {here:.2f} (pos_weight 1: {plain:.2f})\n최고 F1 {f1:.2f}: s = {best:.2f}, 즉 p ≥ {p:.2f}",
-               "count": "양성 {positives}개, 음성 {negatives}개"},
+               "boundary": "p = 0.5: s = {here:.2f} (pw 1: {plain:.2f})\n최고 F1 {f1:.2f}: s ≥ {best:.2f}, p ≥ {p:.2f}",
+               "count": "양성 {positives} · 음성 {negatives}"},
     }
 
     def build_controls(self):
@@ -132,7 +132,7 @@ class PosWeightExplorer(Explorer):
         self.boundaries = {"fit": fit_axes.axvline(0, color=PALETTE["stable"], linewidth=1.5, label=self.t("boundary_line")),
                            "best": fit_axes.axvline(0, color=PALETTE["textbook"], linewidth=1.5, linestyle=":",
                                                     label=self.t("best_line"))}
-        self.fit_text = fit_axes.text(0.02, 0.97, "", transform=fit_axes.transAxes, va="top", fontsize=8,
+        self.fit_text = fit_axes.text(0.02, 0.97, "", transform=fit_axes.transAxes, va="top", fontsize=7.5,
                                       bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
         fit_axes.set_xlim(BINS[0], BINS[-1])
         fit_axes.set_ylim(0, 1.05)

@@ -45,10 +45,10 @@ def _reference(dtype_name: str, label: float):
 class PrecisionExplorer(Explorer):
     name = "precision_explorer"
     TEXT = {
-        "en": {"label": "label y", "dtype": "dtype", "title": "Error against the exact loss ({dtype}, y = {label:g})",
+        "en": {"label": "label y", "dtype": "dtype", "title": "Error against the exact loss, in ULPs", "setting": "{dtype}, y = {label:g}",
                "ulp": "error in ULPs (log scale)", "one_ulp": "1 ULP", "worst": "worst: {values}",
                "zero": "0 ULP drawn at 10⁻², inf/NaN at 10⁹"},
-        "ko": {"label": "레이블 y", "dtype": "자료형", "title": "정확한 손실과의 오차 ({dtype}, y = {label:g})",
+        "ko": {"label": "레이블 y", "dtype": "자료형", "title": "정확한 손실과의 오차 (ULP 단위)", "setting": "{dtype}, y = {label:g}",
                "ulp": "ULP 단위 오차 (로그 눈금)", "one_ulp": "1 ULP", "worst": "최대 오차: {values}",
                "zero": "0 ULP는 10⁻²에, inf/NaN은 10⁹에 그림"},
     }
@@ -73,13 +73,13 @@ class PrecisionExplorer(Explorer):
         axes.set_ylabel(self.t("ulp"))
         axes.grid(alpha=0.3)
         axes.legend(loc="center left", fontsize=9)
-        self.title = axes.set_title("")
+        axes.set_title(self.t("title"))  # static: a title that changed would mean a full redraw
         self.summary = axes.text(0.99, 0.97, "", transform=axes.transAxes, ha="right", va="top", fontsize=9,
                                  bbox=dict(facecolor="white", alpha=0.85, edgecolor="none"))
         axes.text(0.99, 0.03, self.t("zero"), transform=axes.transAxes, ha="right", va="bottom", fontsize=8,
                   color="#666666")
         self.axes = axes
-        return figure, list(self.lines.values()) + [self.title, self.summary]
+        return figure, list(self.lines.values()) + [self.summary]
 
     def compute(self, label, dtype):
         x = _grid(DTYPES[dtype])
@@ -94,6 +94,6 @@ class PrecisionExplorer(Explorer):
         for key, errors in data["errors"].items():
             self.lines[key].set_data(data["x"], np.clip(np.nan_to_num(errors, nan=np.inf), FLOOR, CEILING))
             worst.append(f"{SHORT_NAMES[key]} {errors.max():.3g}")
-        self.title.set_text(self.t("title", dtype=data["dtype"], label=data["label"]))
-        self.summary.set_text(self.t("worst", values=" · ".join(worst)))
+        setting = self.t("setting", dtype=data["dtype"], label=data["label"])
+        self.summary.set_text(setting + "\n" + self.t("worst", values=" · ".join(worst)))
         return False
