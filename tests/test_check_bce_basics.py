@@ -50,7 +50,8 @@ def test_soft_minimum_accepts_a_tensor_and_three_digits():
     assert check.bce_soft_minimum(torch.tensor(0.5004)).passed
 
 
-@pytest.mark.parametrize("answer, hint", [(0, "hard label"), (0.2, "where the minimum is"), (1.0, "p = y")])
+@pytest.mark.parametrize("answer, hint", [(0, "hard label"), (0.2, "where the minimum is"), (1.0, "p = y"),
+                                          (0.7219, "bits"), (0.6109, "y = 0.3")])
 def test_soft_minimum_wrong_answers(answer, hint):
     feedback = check.bce_soft_minimum(answer)
     assert feedback.status == "incorrect" and hint in feedback.message, feedback
@@ -61,6 +62,7 @@ def test_soft_minimum_wrong_answers(answer, hint):
     (lambda p, y: reference_bce(p, 1 - y), "swapped"),
     (lambda p, y: reference_bce(p, y).mean(), "one number"),
     (lambda p, y: -(y * torch.log(p)), "formula"),
+    (lambda p, y: torch.where(y > 0.5, -torch.log(p), -torch.log(1 - p)), "soft labels"),
 ])
 def test_formula_wrong_answers(wrong, hint):
     feedback = check.bce_formula(wrong)

@@ -65,6 +65,16 @@ def test_log_softmax_without_keepdim_is_invalid():
     assert "keepdim" in feedback.message
 
 
+def test_log_softmax_broadcast_error_gets_the_keepdim_hint():
+    def without_keepdim(z):
+        top = z.max(dim=1).values
+        return (z - top) - torch.log(torch.exp(z - top).sum(dim=1))
+
+    feedback = check.ce_log_softmax(without_keepdim)
+    assert feedback.status == "invalid"
+    assert "keepdim=True" in feedback.message
+
+
 @pytest.mark.parametrize("answer", [1.0, "log_softmax", torch.zeros(3)])
 def test_log_softmax_wrong_type_is_invalid(answer):
     assert check.ce_log_softmax(answer).status == "invalid"
@@ -98,6 +108,12 @@ def test_two_class_logits_wrong_values():
     feedback = check.ce_two_class_logits(lambda x: torch.stack([torch.ones_like(x), x], dim=1))
     assert feedback.status == "incorrect"
     assert "difference" in feedback.message
+
+
+def test_two_class_logits_scaled_difference():
+    feedback = check.ce_two_class_logits(lambda x: torch.stack([-x, x], dim=1))
+    assert feedback.status == "incorrect"
+    assert "2·x" in feedback.message
 
 
 def test_two_class_logits_stacked_the_wrong_way_is_invalid():

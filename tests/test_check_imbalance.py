@@ -64,6 +64,11 @@ def test_pos_weight_grad_hints(wrong, words):
     assert words in feedback.message
 
 
+def test_pos_weight_grad_hint_shows_the_labels_plainly():
+    feedback = check.imbalance_pos_weight_grad(lambda x, y, pw: torch.sigmoid(x))
+    assert "y = [1, 0, 1, 0, …]" in feedback.message, feedback
+
+
 def test_pos_weight_grad_function_that_raises_is_invalid():
     feedback = check.imbalance_pos_weight_grad(lambda x, y, pw: x.undefined_method())
     assert feedback.status == "invalid"

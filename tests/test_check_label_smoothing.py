@@ -62,6 +62,12 @@ def test_target_from_the_blog_convention_gets_a_hint():
     assert "blog convention" in feedback.message and "ε/K" in feedback.message
 
 
+def test_plain_one_hot_target_gets_a_hint():
+    feedback = check.smoothing_torch_target(lambda labels, k, eps: F.one_hot(labels, k).float())
+    assert feedback.status == "incorrect"
+    assert "one-hot" in feedback.message and "no smoothing" in feedback.message
+
+
 def test_target_that_does_not_sum_to_one_gets_a_hint():
     feedback = check.smoothing_torch_target(lambda labels, k, eps: (1 - eps) * F.one_hot(labels, k).float() + eps)
     assert feedback.status == "incorrect"

@@ -111,6 +111,18 @@ def test_logits_gradient_flipped_sign():
 def test_logits_gradient_sigmoid_derivative_is_wrong():
     feedback = check.logits_gradient(lambda x, y: torch.sigmoid(x) * (1 - torch.sigmoid(x)))
     assert feedback.status == "incorrect"
+    assert "derivative of the sigmoid alone" in feedback.message
+
+
+def test_logits_gradient_missing_label():
+    feedback = check.logits_gradient(lambda x, y: torch.sigmoid(x))
+    assert feedback.status == "incorrect"
+    assert "label is missing" in feedback.message
+
+
+def test_logits_gradient_other_mistakes_get_the_derivation_hint():
+    feedback = check.logits_gradient(lambda x, y: torch.sigmoid(x) - 2 * y)
+    assert feedback.status == "incorrect"
     assert "Differentiate" in feedback.message
 
 
@@ -148,7 +160,7 @@ def test_log_zero_float16_says_which_way(answer, direction):
     assert direction in feedback.message
 
 
-@pytest.mark.parametrize("answer", ["7.6", [7.6], True])
+@pytest.mark.parametrize("answer", ["7.6", [7.6], True, float("nan")])
 def test_log_zero_float16_wrong_type_is_invalid(answer):
     assert check.logits_log_zero_float16(answer).status == "invalid"
 

@@ -1,4 +1,6 @@
 """The exercise checks of 10_mini_project: reference solutions pass, typical mistakes get a hint."""
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -124,7 +126,9 @@ def test_threshold_must_return_a_number():
     (0.0, "not one-hot"),
     (smoothed_targets(torch.tensor(0), 5, 0.1, convention="uniform_others", dtype=torch.float64), None),
     (0.45, "above the floor"),
-    (5.0, "Not the floor"),
+    (0.7986, "above the floor"),  # the trained model's last loss in the notebook
+    (math.log(5), "uniform guess"),
+    (0.2, "Not the floor"),
 ])
 def test_smoothing_floor_wrong_answers(answer, hint):
     if hint is None:  # the entropy of the other convention's target
@@ -138,5 +142,7 @@ def test_feedback_is_korean(korean, saturated_histories):
     assert "순서를 바꾸세요" in check.project_saturated_start(saturated_histories[::-1]).message
     assert "임계값" in check.project_threshold(lambda scores, labels: 0.5).message
     assert "원-핫" in check.project_smoothing_floor(0.0).message
+    assert "바닥보다 높습니다" in check.project_smoothing_floor(0.7986).message
+    assert "고른 추측" in check.project_smoothing_floor(math.log(5)).message
     assert "정답" in check.project_smoothing_floor(smoothing_floor()).message
     assert "아직 풀지 않았습니다" in check.project_threshold(None).message

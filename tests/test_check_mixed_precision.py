@@ -133,6 +133,14 @@ def test_smallest_scale_wrong_answers_get_hints(wrong, hint):
     assert hint in feedback.message
 
 
+def test_smallest_scale_exponent_that_is_also_too_small_says_still_0():
+    scale = smallest_scale()
+    feedback = check.mixed_smallest_scale(math.log2(scale))  # 2: the exponent, and as a scale still too small
+    assert math.log2(scale) < scale
+    assert feedback.status == "incorrect"
+    assert "still 0" in feedback.message and "2**k" in feedback.message
+
+
 def test_smallest_scale_wrong_type_is_invalid():
     assert check.mixed_smallest_scale("4").status == "invalid"
     assert check.mixed_smallest_scale([4.0]).status == "invalid"

@@ -83,7 +83,8 @@ def test_mse_gradient_wrong_answers(wrong, hint):
     (lambda r, delta: (r / delta).clamp(-1, 1), "smooth_l1_loss"),
     (lambda r, delta: r, "without bound"),
     (lambda r, delta: torch.sign(r), "L1's gradient"),
-    (lambda r, delta: r.clamp(-1, 1), "autograd"),
+    (lambda r, delta: r.clamp(-1, 1), "clip at ±1"),
+    (lambda r, delta: r.clamp(-3 * delta, 3 * delta), "autograd"),
 ])
 def test_huber_gradient_wrong_answers(wrong, hint):
     feedback = check.regression_huber_gradient(wrong)

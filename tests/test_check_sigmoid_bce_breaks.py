@@ -45,7 +45,7 @@ def test_clamped_gradient_not_attempted():
 
 
 @pytest.mark.parametrize("wrong, hint", [(-1.0, "exact gradient"), (0.0, "Not 0"), (4.248e-06, "sign"),
-                                         (-0.5, "Hint")])
+                                         (-0.5, "Hint"), (-math.exp(-40.0), "1e-12 instead")])
 def test_clamped_gradient_wrong_answers_get_hints(wrong, hint):
     feedback = check.breaks_clamped_gradient(wrong)
     assert feedback.status == "incorrect"
@@ -81,6 +81,12 @@ def test_textbook_mask_strict_comparison_gets_the_boundary_hint():
     feedback = check.breaks_textbook_mask(lambda x: (x > upper) | (x < lower))
     assert feedback.status == "incorrect"
     assert ">=" in feedback.message
+
+
+def test_textbook_mask_rounded_boundary_gets_a_hint():
+    feedback = check.breaks_textbook_mask(lambda x: (x >= 16.64) | (x <= -88.72))
+    assert feedback.status == "incorrect"
+    assert "upper and lower themselves" in feedback.message
 
 
 def test_textbook_mask_one_side_only_gets_a_hint():
@@ -138,9 +144,16 @@ def test_bfloat16_clamp_says_which_way(wrong, direction):
     assert direction in feedback.message
 
 
+def test_bfloat16_clamp_float16_point_gets_a_hint():
+    feedback = check.breaks_bfloat16_clamp(numerics.sigmoid_saturation(torch.float16)[0])
+    assert feedback.status == "incorrect"
+    assert "float16" in feedback.message
+
+
 def test_bfloat16_clamp_wrong_type_is_invalid():
     assert check.breaks_bfloat16_clamp("6.25").status == "invalid"
     assert check.breaks_bfloat16_clamp(True).status == "invalid"
+    assert check.breaks_bfloat16_clamp(float("nan")).status == "invalid"
 
 
 def test_bfloat16_clamp_korean(korean):

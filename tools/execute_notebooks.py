@@ -83,6 +83,9 @@ def execute_one(path: str) -> float:
         # The notebook's own folder, as when a reader opens it in JupyterLab.
         resources={"metadata": {"path": str(nb_path.parent.resolve())}},
         store_widget_state=True,
+        # A progress bar writes "0%", ..., "100%" with carriage returns: merged, the stored text is
+        # the final line, as JupyterLab shows it (GitHub and the static site would show every line).
+        coalesce_streams=True,
         record_timing=False,
         on_cell_start=remember_index,
         # Encrypt the kernel's loopback sockets where libzmq can (ipykernel otherwise warns

@@ -22,6 +22,15 @@ def bce_soft_minimum(answer):
                          "find the p where the curve bottoms out and evaluate the loss there.",
                          "0은 레이블이 0이나 1일 때만 닿는 최솟값입니다. y = 0.2이면 어떤 p도 0에 닿지 못합니다. "
                          "곡선이 가장 낮은 p를 찾아 그곳의 손실을 계산해 보세요.")
+    if math.isclose(value, expected / math.log(2), rel_tol=1e-3):
+        return incorrect("That is the minimum in bits (log base 2). The loss uses the natural log: "
+                         "-(y ln y + (1 - y) ln(1 - y)), or math.log in Python.",
+                         "그것은 비트 단위(밑이 2인 로그)의 최솟값입니다. 손실은 자연로그를 씁니다: "
+                         "-(y ln y + (1 - y) ln(1 - y)), 파이썬에서는 math.log.")
+    other = F.binary_cross_entropy(torch.tensor(0.3, dtype=torch.float64), torch.tensor(0.3, dtype=torch.float64)).item()
+    if math.isclose(value, other, rel_tol=1e-3):
+        return incorrect("{value:.4g} is the minimum for y = 0.3, the label in the figure. Redo it for y = 0.2.",
+                         "{value:.4g}은 그림의 레이블 y = 0.3일 때의 최솟값입니다. y = 0.2로 다시 계산해 보세요.", value=value)
     if math.isclose(value, 0.2, rel_tol=1e-3):
         return incorrect("0.2 is where the minimum is (p = y). The question asks for the loss there: "
                          "F.binary_cross_entropy(torch.tensor(0.2), torch.tensor(0.2)).",
@@ -70,6 +79,13 @@ def bce_formula(answer):
             if torch.allclose(result, swapped, rtol=1e-4, atol=1e-6):
                 return incorrect("y and 1 - y are swapped: log p goes with y, log(1 - p) with 1 - y.",
                                  "y와 1 - y가 바뀌었습니다. log p에는 y를, log(1 - p)에는 1 - y를 곱합니다.")
+            soft = (y > 0) & (y < 1)
+            if soft.any() and torch.allclose(result[~soft], expected[~soft], rtol=1e-4, atol=1e-6):
+                return incorrect("Right for labels 0 and 1, wrong for soft labels such as {label:.3g}. Do not pick one "
+                                 "term by the label: weigh both, y * log p + (1 - y) * log(1 - p).",
+                                 "레이블 0과 1에서는 맞지만 {label:.3g} 같은 소프트 레이블에서 틀립니다. 레이블에 따라 "
+                                 "항 하나를 고르지 말고 두 항에 모두 가중치를 주세요: y * log p + (1 - y) * log(1 - p).",
+                                 label=y[soft][0].item())
         return incorrect("For p of shape {shape}: {problem}. The formula is -(y log p + (1 - y) log(1 - p)).",
                          "모양이 {shape}인 p에서 {problem}. 공식은 -(y log p + (1 - y) log(1 - p))입니다.",
                          shape=tuple(p.shape), problem=problem)

@@ -31,7 +31,15 @@ def _log_softmax_inputs():
 def ce_log_softmax(answer):
     """A function z (N, C) -> log-probabilities (N, C) through LogSumExp, without torch.log_softmax."""
     for z in _log_softmax_inputs():
-        result = _function_result(answer, z, signature="f(z)")
+        try:
+            result = _function_result(answer, z, signature="f(z)")
+        except RuntimeError as error:
+            if "must match the size" not in str(error):
+                raise
+            return invalid("Your function raised: {error}. The row maximum and the row sum have shape (N,) and do not "
+                           "line up with z of shape (N, C): keep the class dimension with keepdim=True.",
+                           "함수를 실행하다가 오류가 났습니다: {error}. 행의 최댓값과 행의 합은 모양이 (N,)이라 (N, C) "
+                           "모양의 z와 맞지 않습니다. keepdim=True로 클래스 차원을 남겨 두세요.", error=error)
         if not isinstance(result, torch.Tensor):
             return result
         expected = torch.log_softmax(z, dim=1)
@@ -90,6 +98,13 @@ def ce_two_class_logits(answer):
                 return incorrect("Your classes are swapped: class 1 must be the positive one, so x belongs in "
                                  "column 1 and the constant in column 0.",
                                  "클래스가 뒤바뀌었습니다. 클래스 1이 양성이어야 하므로 x는 열 1에, 상수는 열 0에 둬야 합니다.")
+            difference = result[:, 1].double() - result[:, 0].double()
+            scale = (difference[-1] / x[-1].double()).item()
+            if torch.allclose(difference, scale * x.double(), rtol=1e-5, atol=1e-6) and not math.isclose(scale, 1.0):
+                return incorrect("The difference of your two logits is {scale:.3g}·x; it must be exactly x, since "
+                                 "sigmoid(x) = softmax([0, x])[1].",
+                                 "두 로짓의 차이가 {scale:.3g}·x입니다. sigmoid(x) = softmax([0, x])[1]이므로 차이는 정확히 "
+                                 "x여야 합니다.", scale=scale)
             index = int((got - expected).abs().nan_to_num(nan=math.inf).argmax())
             return incorrect("For x = {x:g}, y = {y} cross-entropy gives {got:.6g}, BCEWithLogits {expected:.6g}. "
                              "Only the difference of the two logits matters: sigmoid(x) = softmax([0, x])[1].",

@@ -53,7 +53,7 @@ def imbalance_pos_weight_grad(answer):
                          "F.binary_cross_entropy_with_logits(x, y, pos_weight=..., reduction='sum').backward().",
                          "pos_weight = {pw}, y = {y}에서: {problem}. 자동 미분과 비교해 보세요: "
                          "F.binary_cross_entropy_with_logits(x, y, pos_weight=..., reduction='sum').backward().",
-                         pw=pos_weight, y=[round(v, 3) for v in y.tolist()[:4]] + ["…"], problem=problem)
+                         pw=pos_weight, y="[" + ", ".join(f"{v:.3g}" for v in y.tolist()[:4]) + ", …]", problem=problem)
     return correct("Correct: (pw·y + 1 − y)·σ(x) − pw·y matches autograd, soft labels included.",
                    "정답입니다: (pw·y + 1 − y)·σ(x) − pw·y가 소프트 레이블까지 포함해 자동 미분과 같습니다.")
 

@@ -28,6 +28,11 @@ def smoothing_torch_target(answer):
         case = f"labels={labels.tolist()}, K={classes}, ε={epsilon}"
         if isinstance(result, torch.Tensor) and result.shape == expected.shape:
             blog = smoothed_targets(labels, classes, epsilon, convention="uniform_others")
+            if tensor_close(result, F.one_hot(labels, classes).to(expected.dtype), rtol=1e-5, atol=1e-6) is None:
+                return incorrect("For {case} you return the plain one-hot target: no smoothing at all. torch takes ε away "
+                                 "from the true class and spreads it over all K classes: (1 − ε)·onehot + ε/K.",
+                                 "{case}에서 스무딩하지 않은 원-핫 타깃을 그대로 돌려줍니다. torch는 정답 클래스에서 ε을 떼어 "
+                                 "K개 클래스 모두에 나눕니다: (1 − ε)·onehot + ε/K.", case=case)
             if tensor_close(result, blog, rtol=1e-5, atol=1e-6) is None:
                 return incorrect("For {case} you return the blog convention (1 − ε on the true class, ε/(K−1) elsewhere). "
                                  "torch spreads ε over all K classes, the true one included: (1 − ε)·onehot + ε/K.",

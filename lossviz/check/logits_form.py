@@ -94,6 +94,17 @@ def logits_gradient(answer):
                          "The loss grows when sigmoid(x) moves away from y.",
                          "부호가 반대입니다: x = {x:g}, y = {y:g}에서 {got:.6g}이(가) 나오는데 정확한 값은 {exact:.6g}입니다. "
                          "sigmoid(x)가 y에서 멀어질수록 손실이 커집니다.", **at)
+    sigmoid = torch.sigmoid(x.double())
+    if torch.allclose(result.double(), sigmoid, atol=1e-6):
+        return incorrect("You return sigmoid(x), which is the gradient only for y = 0. At x = {x:g}, y = {y:g} it gives "
+                         "{got:.6g}, exact {exact:.6g}: the label is missing.",
+                         "sigmoid(x)를 돌려주는데, 이것은 y = 0일 때의 그래디언트일 뿐입니다. x = {x:g}, y = {y:g}에서 "
+                         "{got:.6g}이(가) 나오는데 정확한 값은 {exact:.6g}입니다. 레이블이 빠졌습니다.", **at)
+    if torch.allclose(result.double(), sigmoid * (1 - sigmoid), atol=1e-6):
+        return incorrect("That is sigmoid'(x) = sigmoid(x)(1 - sigmoid(x)), the derivative of the sigmoid alone. The "
+                         "loss's derivative is simpler: those factors cancel.",
+                         "그것은 시그모이드 자체의 도함수 sigmoid(x)(1 - sigmoid(x))입니다. 손실의 도함수는 더 간단합니다. "
+                         "그 인수들이 약분되기 때문입니다.")
     return incorrect("At x = {x:g}, y = {y:g} you return {got:.6g}, exact {exact:.6g}. Differentiate "
                      "max(x, 0) - x*y + log(1 + exp(-|x|)) or the textbook formula; the factors of sigmoid cancel.",
                      "x = {x:g}, y = {y:g}에서 {got:.6g}이(가) 나오는데 정확한 값은 {exact:.6g}입니다. "
@@ -113,6 +124,8 @@ def logits_log_zero_float16(answer):
     if value is None:
         return invalid("Expected a number for the float16 boundary, got {kind}.",
                        "float16 경계에는 숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    if math.isnan(value):
+        return invalid("nan is not a logit: give a number such as 8.0.", "nan은 로짓이 아닙니다. 8.0 같은 숫자를 넣으세요.")
     value = torch.tensor(value, dtype=torch.float16)
     if not torch.isfinite(value):
         return incorrect("{value} is not a finite float16 number; float16 reaches only 65504.",

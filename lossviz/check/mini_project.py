@@ -139,11 +139,18 @@ def project_smoothing_floor(answer):
                          "(1 - ε)·onehot + ε/K: try lossviz.smoothed_targets(torch.tensor(0), 5, 0.1).",
                          "그 타깃은 정답 클래스에 1 - ε, 나머지에 ε/(K-1)을 둡니다. torch는 (1 - ε)·원-핫 + ε/K를 씁니다. "
                          "lossviz.smoothed_targets(torch.tensor(0), 5, 0.1)을 써 보세요.")
-    if expected < value < 2 * expected:
-        return incorrect("{value:.4g} is above the floor: a trained model gets close to it but not below. Compute it "
-                         "instead: the softmax equals the smoothed target t, so the loss is -Σ t log t.",
-                         "{value:.4g}는 바닥보다 높습니다. 학습된 모델은 바닥에 가까워질 뿐 그 아래로 가지 못합니다. "
-                         "계산해 보세요: softmax가 스무딩된 타깃 t와 같을 때 손실은 -Σ t log t입니다.", value=value)
+    if math.isclose(value, math.log(CLASSES), rel_tol=1e-3):
+        return incorrect("log 5 is the loss of a uniform guess (softmax 1/5 for every class), where training starts, not "
+                         "where it can end. The floor is where the softmax equals the smoothed target t: -Σ t log t.",
+                         "log 5는 모든 클래스에 1/5을 주는 고른 추측의 손실로, 학습이 끝나는 곳이 아니라 시작하는 곳입니다. "
+                         "바닥은 softmax가 스무딩된 타깃 t와 같아지는 곳이고, 그 값은 -Σ t log t입니다.")
+    if value > expected:
+        return incorrect("{value:.4g} is above the floor: a trained model gets close to it but not below (here the classes "
+                         "also overlap, so it stays further above). Compute the floor instead: the softmax equals the "
+                         "smoothed target t, so the loss is -Σ t log t.",
+                         "{value:.4g}는 바닥보다 높습니다. 학습된 모델은 바닥에 가까워질 뿐 그 아래로 가지 못합니다(여기서는 "
+                         "클래스가 겹치기도 해서 더 위에 머뭅니다). 바닥을 계산해 보세요: softmax가 스무딩된 타깃 t와 같을 때 "
+                         "손실은 -Σ t log t입니다.", value=value)
     return incorrect("Not the floor. The loss is lowest where the softmax equals the smoothed target t; it is then -Σ t log t. "
                      "lossviz.smoothed_targets(torch.tensor(0), 5, 0.1) gives t.",
                      "바닥이 아닙니다. softmax가 스무딩된 타깃 t와 같을 때 손실이 가장 낮고, 그 값은 -Σ t log t입니다. "

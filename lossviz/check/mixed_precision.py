@@ -132,6 +132,11 @@ def mixed_smallest_scale(answer):
                        "instead of 0.",
                        "정답입니다: 스케일 {scale:g}에서는 float16 그래디언트가 0이 아니라 {gradient:.3g}입니다.",
                        scale=expected, gradient=float16_logit_gradient(expected))
+    if value == exponent and value < expected:
+        return incorrect("With the loss scaled by {scale:g} the float16 gradient is still 0. (If {scale:g} is the exponent k, "
+                         "give the scale itself, 2**k.)",
+                         "스케일 {scale:g}에서는 float16 그래디언트가 여전히 0입니다. ({scale:g}이 지수 k라면 스케일 자체, "
+                         "즉 2**k를 넣으세요.)", scale=value)
     if value == exponent:
         return incorrect("That looks like the exponent k; give the scale itself, 2**k.",
                          "지수 k처럼 보입니다. 스케일 자체, 즉 2**k를 넣으세요.")

@@ -87,6 +87,11 @@ def regression_huber_gradient(answer):
             if torch.allclose(got, residual, atol=1e-9) or torch.allclose(got, 2 * residual, atol=1e-9):
                 return incorrect("That grows without bound, like MSE. Beyond |r| = delta, Huber's gradient stays at ±delta.",
                                  "그것은 MSE처럼 끝없이 커집니다. |r| = delta를 넘으면 후버 손실의 그래디언트는 ±delta에 머뭅니다.")
+            if delta != 1.0 and torch.allclose(got, residual.clamp(-1, 1), atol=1e-9):
+                return incorrect("With delta = {delta} you clip at ±1. Huber's gradient is r inside |r| <= delta and ±delta "
+                                 "outside: use delta, not 1.",
+                                 "delta = {delta}인데 ±1에서 잘랐습니다. 후버 손실의 그래디언트는 |r| <= delta 안쪽에서 r, 바깥에서 "
+                                 "±delta입니다. 1이 아니라 delta를 쓰세요.", delta=delta)
             if torch.allclose(got, torch.sign(residual), atol=1e-9):
                 return incorrect("That is L1's gradient. Inside |r| < delta Huber is quadratic, so its gradient is r there.",
                                  "그것은 L1의 그래디언트입니다. |r| < delta 안쪽에서 후버 손실은 2차식이므로 그래디언트가 r입니다.")

@@ -34,6 +34,12 @@ def breaks_clamped_gradient(answer):
                          "The gradient is small, not zero.",
                          "0이 아닙니다. x = -40에서 float32 시그모이드는 아주 작지만 0은 아닙니다(0이 되는 것은 "
                          "x = -88.72부터). 그래디언트는 작을 뿐 0이 아닙니다.")
+    unclamped = math.exp(-40.0)
+    if math.isclose(abs(value), unclamped, rel_tol=1e-2):
+        return incorrect("{value:.4g} is about e^x = p(1 - p), the number the backward should divide by. It divides by "
+                         "max(p(1 - p), 1e-12) = 1e-12 instead: what does that give?",
+                         "{value:.4g}은 역전파가 나눠야 할 값인 e^x = p(1 - p)쯤입니다. 실제로는 max(p(1 - p), 1e-12) = "
+                         "1e-12로 나눕니다. 그러면 얼마가 될까요?", value=value)
     if math.isclose(value, -reported, rel_tol=1e-3):
         return incorrect("Right size, wrong sign: for y = 1 the loss falls as x grows, so dL/dx < 0.",
                          "크기는 맞지만 부호가 틀렸습니다. y = 1이면 x가 커질수록 손실이 줄어들므로 dL/dx < 0입니다.")
@@ -77,10 +83,15 @@ def breaks_textbook_mask(answer):
     first = int(wrong.nonzero()[0].item())
     where, should = x[first].item(), bool(expected[first])
     if int(wrong.sum()) <= 2:
-        return incorrect("Almost: only the boundary point itself is wrong (x = {where!r} should be {should}). "
-                         "Does your comparison include the saturation point (>= rather than >)?",
-                         "거의 맞았습니다. 경계점 하나만 틀렸습니다(x = {where!r}에서 {should}여야 합니다). "
-                         "비교에 포화 지점 자체가 들어가나요(>가 아니라 >=)?", where=where, should=should)
+        if should:
+            return incorrect("Almost: only the boundary point itself is wrong (x = {where!r} should be True). "
+                             "Does your comparison include the saturation point (>= rather than >)?",
+                             "거의 맞았습니다. 경계점 하나만 틀렸습니다(x = {where!r}에서 True여야 합니다). "
+                             "비교에 포화 지점 자체가 들어가나요(>가 아니라 >=)?", where=where)
+        return incorrect("Almost: x = {where!r}, just inside the boundary, should be False: the formula "
+                         "is still finite there. Compare with upper and lower themselves, not with rounded numbers.",
+                         "거의 맞았습니다. 경계 바로 안쪽인 x = {where!r}에서는 False여야 합니다. 거기서는 공식이 "
+                         "아직 유한합니다. 반올림한 숫자가 아니라 upper와 lower 자체와 비교하세요.", where=where)
     return incorrect("At x = {where!r} the formula gives {state}, but your function says {said}. "
                      "Hint: upper, lower = numerics.sigmoid_saturation(torch.float32); both sides break.",
                      "x = {where!r}에서 공식은 {state_ko} 값을 내는데 함수는 {said}라고 합니다. "
@@ -99,6 +110,8 @@ def breaks_bfloat16_clamp(answer):
     value = as_number(answer)
     if value is None:
         return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    if math.isnan(value):
+        return invalid("nan is not a logit: give a number such as 5.0.", "nan은 로짓이 아닙니다. 5.0 같은 숫자를 넣으세요.")
     rounded = torch.tensor(value, dtype=torch.bfloat16).item()
     if rounded == expected:
         return correct("Correct: in bfloat16, torch's BCELoss reports 100 from x = {expected!r} on, "
@@ -106,6 +119,12 @@ def breaks_bfloat16_clamp(answer):
                        "정답입니다: bfloat16에서는 x = {expected!r}부터 torch의 BCELoss가 100을 보고합니다. "
                        "거기서 시그모이드가 1로 반올림되기 때문입니다.", expected=expected)
     float32_upper, _ = numerics.sigmoid_saturation(torch.float32)
+    float16_upper, _ = numerics.sigmoid_saturation(torch.float16)
+    if math.isclose(value, float16_upper, rel_tol=1e-3):
+        return incorrect("That is float16's point. bfloat16 has the same 8 exponent bits as float32 but only 8 "
+                         "significant bits, fewer than float16's 11: search again with dtype=torch.bfloat16.",
+                         "그것은 float16의 지점입니다. bfloat16은 지수 비트는 float32와 같은 8개지만 유효 비트는 8개로 "
+                         "float16의 11개보다 적습니다. dtype=torch.bfloat16으로 다시 찾아 보세요.")
     if math.isclose(value, float32_upper, rel_tol=1e-3):
         return incorrect("That is float32's point. bfloat16 keeps only 8 significant bits, so sigmoid reaches 1 "
                          "much earlier. Search again with dtype=torch.bfloat16.",

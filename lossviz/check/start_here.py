@@ -1,4 +1,6 @@
 """Exercises of 00_start_here: two warm-ups that show how the self-checks work."""
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -14,7 +16,13 @@ def bce_loss_at_30(answer):
     feedback = number(answer, reported, what=("the reported loss", "보고된 손실"))
     if feedback is not None:
         return feedback
-    if abs(float(answer) - exact) < 1e-3:
+    value = float(answer)
+    if math.isinf(value):
+        return incorrect("inf is what the textbook formula gives. torch's BCELoss clamps each log so that it never "
+                         "returns inf: run it and look.",
+                         "inf는 교과서 공식이 내는 값입니다. torch의 BCELoss는 로그 값을 잘라 내서(clamp) inf를 내지 "
+                         "않습니다. 직접 실행해 보세요.")
+    if abs(value - exact) < 1e-3:
         return incorrect("{exact:.6g} is the exact loss, but not what BCELoss reports: run it and look.",
                          "{exact:.6g}은 정확한 손실이지만 BCELoss가 보고하는 값은 아닙니다. 직접 실행해 보세요.", exact=exact)
     return incorrect("Not what BCELoss reports. Run F.binary_cross_entropy(torch.sigmoid(x), y) for x = 30, y = 0.",
@@ -28,6 +36,8 @@ def sigmoid_one_float32(answer):
     value = answer.item() if isinstance(answer, torch.Tensor) and answer.numel() == 1 else answer
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    if math.isnan(value):
+        return invalid("nan is not a logit: give a number such as 16.6.", "nan은 로짓이 아닙니다. 16.6 같은 숫자를 넣으세요.")
     rounded = torch.tensor(float(value), dtype=torch.float32).item()
     if rounded == upper:
         return correct("Correct: from x = {upper!r}, float32 sigmoid(x) is exactly 1.",
