@@ -79,11 +79,6 @@ IDS = [exercise.__name__ for exercise in EXERCISES]
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=IDS)
-def test_none_is_not_attempted(exercise):
-    assert exercise(None).status == "not_attempted"
-
-
-@pytest.mark.parametrize("exercise", EXERCISES, ids=IDS)
 def test_wrong_type_is_invalid(exercise):
     feedback = exercise("an answer")
     assert feedback.status == "invalid", feedback

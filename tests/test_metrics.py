@@ -1,6 +1,4 @@
 """lossviz.metrics and lossviz.timing against brute force definitions."""
-import itertools
-
 import pytest
 import torch
 

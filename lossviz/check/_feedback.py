@@ -49,14 +49,26 @@ def invalid(en: str, ko: str, **fields) -> Feedback:
     return Feedback("invalid", say(en, ko, **fields))
 
 
-def exercise(check):
+def exercise(check=None, *, takes_number: bool = False):
     """Registers ``check(answer)`` as ``lossviz.check.<name>``: None is "not attempted", and an
-    exception inside the check (a student's function that raises, say) becomes feedback."""
+    exception inside the check (a student's function that raises, say) becomes feedback.
+
+    With ``takes_number=True`` (``@exercise(takes_number=True)``) the check receives the answer as a
+    float (a Python number or a one-element tensor); anything else is answered "invalid" here.
+    """
+    if check is None:
+        return lambda function: exercise(function, takes_number=takes_number)
 
     @functools.wraps(check)
     def wrapper(answer=None, *args, **kwargs):
         if answer is None:
             return Feedback("not_attempted", i18n.pick(NOT_ATTEMPTED))
+        if takes_number:
+            value = as_number(answer)
+            if value is None:
+                return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}",
+                               kind=type(answer).__name__)
+            answer = value
         try:
             return check(answer, *args, **kwargs)
         except Exception as error:  # the student's code, not ours: report it, never a traceback

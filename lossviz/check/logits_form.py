@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import numerics
-from ._feedback import as_number, correct, exercise, incorrect, invalid
+from ._feedback import correct, exercise, incorrect, invalid
 
 # Inputs where the textbook formula, a missing log1p or a missing max(x, 0) each go wrong.
 _LOGITS = [-100.0, -30.0, -20.0, -5.0, -1.0, 0.0, 1.0, 5.0, 20.0, 30.0, 100.0]
@@ -111,7 +111,7 @@ def logits_gradient(answer):
                      "max(x, 0) - x*y + log(1 + exp(-|x|))나 교과서 공식을 미분해 보세요. 시그모이드 인수가 약분됩니다.", **at)
 
 
-@exercise
+@exercise(takes_number=True)
 def logits_log_zero_float16(answer):
     """The smallest float16 x > 0 for which torch.log(1 + torch.exp(-x)) is exactly 0 in float16."""
 
@@ -120,10 +120,7 @@ def logits_log_zero_float16(answer):
 
     boundary = numerics.find_boundary(vanishes, 0.0, 100.0, torch.float16)
     float32_boundary = numerics.find_boundary(vanishes, 0.0, 100.0, torch.float32)
-    value = as_number(answer)
-    if value is None:
-        return invalid("Expected a number for the float16 boundary, got {kind}.",
-                       "float16 경계에는 숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    value = answer  # a float: @exercise(takes_number=True) converted or refused it
     if math.isnan(value):
         return invalid("nan is not a logit: give a number such as 8.0.", "nan은 로짓이 아닙니다. 8.0 같은 숫자를 넣으세요.")
     value = torch.tensor(value, dtype=torch.float16)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import numerics
-from ._feedback import as_number, correct, exercise, incorrect, invalid
+from ._feedback import correct, exercise, incorrect, invalid
 
 
 def _sigmoid_bce_gradient(x: torch.Tensor, label: float) -> torch.Tensor:
@@ -19,13 +19,11 @@ def _gradient_not_finite(x: torch.Tensor) -> bool:
     return not bool(torch.isfinite(_sigmoid_bce_gradient(x, 1.0)).all())
 
 
-@exercise
+@exercise(takes_number=True)
 def mixed_float16_inf_gradient(answer):
     """The float16 x < 0 nearest 0 from which Sigmoid + BCELoss's gradient for y = 1 is no longer finite."""
     expected = numerics.find_boundary(_gradient_not_finite, 0.0, -100.0, torch.float16)
-    value = as_number(answer)
-    if value is None:
-        return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    value = answer  # a float: @exercise(takes_number=True) converted or refused it
     rounded = torch.tensor(value, dtype=torch.float16).item()
     if rounded == expected:
         return correct("Correct: from x = {expected!r} the float16 gradient is -inf: 1/p passes the largest "
@@ -118,15 +116,12 @@ def float16_logit_gradient(scale: float, count: int = 65536, logit: float = 7.0)
     return logits.grad[0, 0].item()
 
 
-@exercise
+@exercise(takes_number=True)
 def mixed_smallest_scale(answer):
     """The smallest power-of-two loss scale for which the float16 logit gradient of the demo is not 0."""
     exponent = next(k for k in range(0, 31) if float16_logit_gradient(2.0 ** k) != 0.0)
     expected = 2.0 ** exponent
-    value = as_number(answer)
-    if value is None:
-        return invalid("Expected a number (the scale), got {kind}.", "숫자(스케일)를 넣어야 합니다. 입력: {kind}",
-                       kind=type(answer).__name__)
+    value = answer
     if value == expected:
         return correct("Correct: with the loss scaled by {scale:g}, the float16 gradient is {gradient:.3g} "
                        "instead of 0.",

@@ -100,16 +100,14 @@ def breaks_textbook_mask(answer):
                      state_ko="inf나 NaN" if should else "유한한")
 
 
-@exercise
+@exercise(takes_number=True)
 def breaks_bfloat16_clamp(answer):
     """The smallest bfloat16 x > 0 where torch's Sigmoid + BCELoss reports 100 for y = 0."""
     def reports_100(x):
         return F.binary_cross_entropy(torch.sigmoid(x), torch.zeros_like(x)).item() == 100.0
 
     expected = numerics.find_boundary(reports_100, 0.0, 100.0, torch.bfloat16)
-    value = as_number(answer)
-    if value is None:
-        return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    value = answer  # a float: @exercise(takes_number=True) converted or refused it
     if math.isnan(value):
         return invalid("nan is not a logit: give a number such as 5.0.", "nan은 로짓이 아닙니다. 5.0 같은 숫자를 넣으세요.")
     rounded = torch.tensor(value, dtype=torch.bfloat16).item()

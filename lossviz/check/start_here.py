@@ -29,13 +29,11 @@ def bce_loss_at_30(answer):
                      "BCELoss가 보고하는 값이 아닙니다. x = 30, y = 0으로 F.binary_cross_entropy(torch.sigmoid(x), y)를 실행해 보세요.")
 
 
-@exercise
+@exercise(takes_number=True)
 def sigmoid_one_float32(answer):
     """The smallest float32 x > 0 with torch.sigmoid(x) == 1 exactly."""
     upper, _ = numerics.sigmoid_saturation(torch.float32)
-    value = answer.item() if isinstance(answer, torch.Tensor) and answer.numel() == 1 else answer
-    if not isinstance(value, (int, float)) or isinstance(value, bool):
-        return invalid("Expected a number, got {kind}.", "숫자를 넣어야 합니다. 입력: {kind}", kind=type(answer).__name__)
+    value = answer  # a float: @exercise(takes_number=True) converted or refused it
     if math.isnan(value):
         return invalid("nan is not a logit: give a number such as 16.6.", "nan은 로짓이 아닙니다. 16.6 같은 숫자를 넣으세요.")
     rounded = torch.tensor(float(value), dtype=torch.float32).item()
