@@ -447,3 +447,33 @@ def test_start_here_runs_cleanly(page, lab, lang):
         _screenshot(page, f"{name}-top")
         problems = _notebook_text_problems(page) + page.problems
         assert not problems, f"{relpath}: {problems}"
+
+
+def test_every_explorer_redraws_when_its_slider_moves(page, lab):
+    """00_explorers holds all five explorers: in each, the first slider, moved by keyboard, redraws its figure."""
+    relpath = "en/00_explorers.ipynb"
+    with _screenshot_on_failure(page, "en-00_explorers-all"):
+        _open_and_run(page, lab, relpath)
+        _explorer(page)
+        outputs = page.locator(".jp-OutputArea-output", has=page.locator("img.widget-image"))
+        assert outputs.count() == 5, f"{relpath}: expected five explorers, found {outputs.count()}"
+        for index in range(5):
+            output = outputs.nth(index)
+            image = output.locator("img.widget-image").first
+            output.scroll_into_view_if_needed()
+            page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
+                                   timeout=FIGURE_S * 1000)
+            source_before = image.get_attribute("src")
+            readout = output.locator(".widget-readout").first
+            value_before = readout.inner_text()
+            output.locator(".noUi-handle").first.click()
+            for _ in range(ARROW_PRESSES):
+                page.keyboard.press("ArrowRight")
+            page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
+                                   arg=[image.element_handle(), source_before], timeout=FIGURE_S * 1000)
+            assert readout.inner_text() != value_before, f"explorer {index + 1}: the slider did not move"
+            message = output.locator(".widget-html").first.inner_text()
+            assert "⚠" not in message, f"explorer {index + 1} shows a message after a slider move: {message!r}"
+        _screenshot(page, "en-00_explorers-all-after")
+        problems = _notebook_text_problems(page) + page.problems
+        assert not problems, f"{relpath}: {problems}"
