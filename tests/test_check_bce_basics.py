@@ -94,3 +94,9 @@ def test_feedback_is_korean(korean):
         lambda l, w: (l * w.view(-1, 1, 1)).sum() / (w.sum() * l.shape[1] * l.shape[2])).message
     assert "부호가 반대" in check.bce_formula(lambda p, y: -reference_bce(p, y)).message
     assert "숫자" in check.bce_soft_minimum("x").message
+
+
+def test_korean_particle_fits_the_number(korean):
+    # 0.6109 ends in 9 (구, a vowel), so the particle is 는, not a hard-coded 은
+    message = check.bce_soft_minimum(0.6109).message
+    assert "0.6109는 그림의" in message and "(는)" not in message

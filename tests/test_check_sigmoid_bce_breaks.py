@@ -159,3 +159,9 @@ def test_bfloat16_clamp_wrong_type_is_invalid():
 def test_bfloat16_clamp_korean(korean):
     assert "정답" in check.breaks_bfloat16_clamp(bfloat16_start()).message
     assert "낮춰" in check.breaks_bfloat16_clamp(12.5).message
+
+
+def test_clamped_gradient_korean_particle_fits_the_number(korean):
+    # -e^-40 = -4.248e-18 ends in 8 (팔, final ㄹ): 은, written as 은(는) in the template
+    message = check.breaks_clamped_gradient(-math.exp(-40.0)).message
+    assert "-4.248e-18은 역전파가" in message and "(는)" not in message

@@ -69,3 +69,10 @@ def test_feedback_is_korean(korean):
     assert "정확한 손실" in check.bce_loss_at_30(30.0).message
     assert "더 높여" in check.sigmoid_one_float32(16.6).message
     assert "아직 풀지 않았습니다" in check.sigmoid_one_float32(None).message
+
+
+def test_korean_particle_fits_the_number(korean):
+    # "30" is read 삼십 (final consonant) and "20.5" 이십 점 오 (vowel): 은 after one, 는 after the other
+    assert "30은 정확한 손실" in check.bce_loss_at_30(30.0).message
+    message = check.sigmoid_one_float32(20.5).message
+    assert "sigmoid(20.5)는 1이지만" in message and "(는)" not in message

@@ -30,7 +30,7 @@ def bce_soft_minimum(answer):
     other = F.binary_cross_entropy(torch.tensor(0.3, dtype=torch.float64), torch.tensor(0.3, dtype=torch.float64)).item()
     if math.isclose(value, other, rel_tol=1e-3):
         return incorrect("{value:.4g} is the minimum for y = 0.3, the label in the figure. Redo it for y = 0.2.",
-                         "{value:.4g}은 그림의 레이블 y = 0.3일 때의 최솟값입니다. y = 0.2로 다시 계산해 보세요.", value=value)
+                         "{value:.4g}은(는) 그림의 레이블 y = 0.3일 때의 최솟값입니다. y = 0.2로 다시 계산해 보세요.", value=value)
     if math.isclose(value, 0.2, rel_tol=1e-3):
         return incorrect("0.2 is where the minimum is (p = y). The question asks for the loss there: "
                          "F.binary_cross_entropy(torch.tensor(0.2), torch.tensor(0.2)).",

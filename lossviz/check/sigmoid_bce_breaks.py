@@ -38,7 +38,7 @@ def breaks_clamped_gradient(answer):
     if math.isclose(abs(value), unclamped, rel_tol=1e-2):
         return incorrect("{value:.4g} is about e^x = p(1 - p), the number the backward should divide by. It divides by "
                          "max(p(1 - p), 1e-12) = 1e-12 instead: what does that give?",
-                         "{value:.4g}은 역전파가 나눠야 할 값인 e^x = p(1 - p)쯤입니다. 실제로는 max(p(1 - p), 1e-12) = "
+                         "{value:.4g}은(는) 역전파가 나눠야 할 값인 e^x = p(1 - p)쯤입니다. 실제로는 max(p(1 - p), 1e-12) = "
                          "1e-12로 나눕니다. 그러면 얼마가 될까요?", value=value)
     if math.isclose(value, -reported, rel_tol=1e-3):
         return incorrect("Right size, wrong sign: for y = 1 the loss falls as x grows, so dL/dx < 0.",

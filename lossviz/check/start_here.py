@@ -24,7 +24,7 @@ def bce_loss_at_30(answer):
                          "않습니다. 직접 실행해 보세요.")
     if abs(value - exact) < 1e-3:
         return incorrect("{exact:.6g} is the exact loss, but not what BCELoss reports: run it and look.",
-                         "{exact:.6g}은 정확한 손실이지만 BCELoss가 보고하는 값은 아닙니다. 직접 실행해 보세요.", exact=exact)
+                         "{exact:.6g}은(는) 정확한 손실이지만 BCELoss가 보고하는 값은 아닙니다. 직접 실행해 보세요.", exact=exact)
     return incorrect("Not what BCELoss reports. Run F.binary_cross_entropy(torch.sigmoid(x), y) for x = 30, y = 0.",
                      "BCELoss가 보고하는 값이 아닙니다. x = 30, y = 0으로 F.binary_cross_entropy(torch.sigmoid(x), y)를 실행해 보세요.")
 
@@ -42,6 +42,6 @@ def sigmoid_one_float32(answer):
                        "정답입니다: x = {upper!r}부터 float32 sigmoid(x)는 정확히 1입니다.", upper=upper)
     if torch.sigmoid(torch.tensor(rounded)).item() == 1.0:
         return incorrect("sigmoid({value!r}) is 1, but a smaller x also gives 1. Go lower.",
-                         "sigmoid({value!r})는 1이지만, 더 작은 x에서도 1이 됩니다. 더 낮춰 보세요.", value=rounded)
+                         "sigmoid({value!r})은(는) 1이지만, 더 작은 x에서도 1이 됩니다. 더 낮춰 보세요.", value=rounded)
     return incorrect("sigmoid({value!r}) is still below 1. Go higher (bisection helps: numerics.find_boundary).",
-                     "sigmoid({value!r})는 아직 1보다 작습니다. 더 높여 보세요 (이분법: numerics.find_boundary).", value=rounded)
+                     "sigmoid({value!r})은(는) 아직 1보다 작습니다. 더 높여 보세요 (이분법: numerics.find_boundary).", value=rounded)
