@@ -7,11 +7,12 @@ computes the floating-point facts the notebooks teach. The figure and widget mod
 from importlib import import_module
 
 from . import naive, numerics, stable
+from .diagnose import LossvizWarning, diagnose
 from .i18n import get_language, set_language
 from .targets import smoothed_targets
 
 __all__ = ["stable", "naive", "numerics", "plots", "widgets", "check", "set_language", "get_language",
-           "smoothed_targets"]
+           "smoothed_targets", "diagnose", "LossvizWarning"]
 __version__ = "0.1.0"
 
 
