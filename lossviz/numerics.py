@@ -3,7 +3,8 @@
 - :func:`find_boundary` bisects over the representable values of a dtype for the first value
   where a property becomes true (sigmoid rounding to 1, a loss becoming exactly 0, ...).
 - :func:`sigmoid_saturation` uses it to find where ``torch.sigmoid`` rounds to exactly 1 and 0.
-- ``exact_*`` evaluate the losses with mpmath at 50 significant digits and round once.
+- ``exact_*`` evaluate the losses exactly (rational parts exactly, logarithms with mpmath at as
+  many bits as the inputs need) and round once.
 - :func:`ulp_error` measures any implementation against those references in units in the last
   place of its own dtype.
 
@@ -21,7 +22,6 @@ import torch
 from . import _validate as check
 
 _BITS = {torch.float16: torch.int16, torch.bfloat16: torch.int16, torch.float32: torch.int32, torch.float64: torch.int64}
-_DIGITS = 50  # mpmath significant digits: far beyond float64's 17, so rounding once is exact
 
 
 # --- representable values ----------------------------------------------------------------------
@@ -116,19 +116,59 @@ def sigmoid_saturation(dtype: torch.dtype = torch.float32, device: str | torch.d
 
 
 # --- exact references (mpmath) -----------------------------------------------------------------
+#
+# Every float is a dyadic rational, so sums, differences and products of inputs are computed
+# exactly (mpmath's exact=True: the precision they need follows from the exponents of the inputs,
+# up to ~2100 bits for 1e300 against 1e-300). Only the transcendental part (log1p, exp) is rounded.
+# It is evaluated at a working precision that starts at about 150 bits and grows until the error
+# bound of the final sum is below 2^-120 of its value (Ziv's strategy): a sum whose terms cancel
+# gets the extra bits the cancellation costs. Then the value is rounded once to float64.
+
+_TARGET_BITS = 120  # relative accuracy of every exact value before it is rounded
+_START_BITS = 150
+_MAX_BITS = 1 << 17
+VERSION = 2  # bump when an exact_* function's results change (it keys cached grids)
+
 
 def _as_float64(func: str, name: str, value) -> torch.Tensor:
     check.tensor(func, name, value)
     return value.detach().to("cpu", torch.float64)
 
 
+def _to_float(value) -> float:
+    """``value`` (an mpf) rounded once to the nearest float64, ties to even, subnormals included.
+
+    mpmath's own ``float()`` rounds to 53 bits and then again into the subnormal range.
+    """
+    if not mpmath.isfinite(value):
+        return float(value)
+    sign, mantissa, exponent, bits = value._mpf_
+    if not mantissa or exponent + bits <= -1075:  # below half the smallest subnormal: 0
+        return -0.0 if sign else 0.0
+    ulp_exponent = max(exponent + bits - 53, -1074)
+    if exponent >= ulp_exponent:
+        units = mantissa << (exponent - ulp_exponent)
+    else:
+        shift = ulp_exponent - exponent
+        units, rest = mantissa >> shift, mantissa & ((1 << shift) - 1)
+        half = 1 << (shift - 1)
+        if rest > half or (rest == half and units & 1):
+            units += 1
+    try:
+        magnitude = math.ldexp(units, ulp_exponent)
+    except OverflowError:
+        magnitude = math.inf
+    return -magnitude if sign else magnitude
+
+
 def _round(values: list, shape, split: bool):
-    hi = torch.tensor([float(v) for v in values], dtype=torch.float64).reshape(shape)
+    hi = torch.tensor([_to_float(v) for v in values], dtype=torch.float64).reshape(shape)
     if not split:
         return hi
-    lo = torch.tensor([float(v - mpmath.mpf(h)) if mpmath.isfinite(v) else 0.0
-                       for v, h in zip(values, hi.flatten().tolist())], dtype=torch.float64).reshape(shape)
-    return hi, lo
+    with mpmath.workprec(_TARGET_BITS + 64):
+        lo = [_to_float(_number(_exact_sub(v._mpf_, _exact_float(h)))) if mpmath.isfinite(v) and math.isfinite(h) else 0.0
+              for v, h in zip(values, hi.flatten().tolist())]
+    return hi, torch.tensor(lo, dtype=torch.float64).reshape(shape)
 
 
 def _broadcast(func, tensors: dict):
@@ -139,23 +179,94 @@ def _broadcast(func, tensors: dict):
         raise ValueError(f"{func}(): arguments must broadcast to one shape, got {shapes}") from None
 
 
-def _log1p_exp_minus(magnitude: float, cache: dict):
-    # log(1 + e^-|x|) depends on |x| alone: a grid symmetric about 0 pays for each value once.
-    value = cache.get(magnitude)
-    if value is None:
-        value = cache[magnitude] = mpmath.log1p(mpmath.exp(-mpmath.mpf(magnitude)))
-    return value
+def _settle(evaluate):
+    """``evaluate()`` -> ``(value, error_bound)`` at mpmath's current precision, repeated with more
+    bits until the bound is below 2^-120 of the value; returns the value.
+
+    ``evaluate`` must only be called where the exact value is not 0 (a transcendental term that
+    can cancel only a rational one exactly when its coefficient is 0: callers treat that case).
+    """
+    precision = _START_BITS
+    while True:
+        with mpmath.workprec(precision):
+            value, bound = evaluate()
+            if value and bound <= abs(value) * mpmath.ldexp(1, -_TARGET_BITS):
+                return value
+            # the bits the cancellation costs, plus a margin; at least double when all cancelled
+            lost = int(mpmath.log(bound / abs(value), 2)) + _TARGET_BITS + 16 if value else precision
+        precision += max(lost, 32)
+        if precision > _MAX_BITS:
+            raise ArithmeticError(f"no exact value within {_MAX_BITS} bits: the terms cancel completely")
+
+
+# Exact arithmetic on mpmath's raw (sign, mantissa, exponent, bits) values: precision 0 means no
+# rounding, and skipping mpmath's number objects makes the exact part cheap.
+_exact_float = mpmath.libmp.from_float
+_exact_add, _exact_sub, _exact_mul = mpmath.libmp.mpf_add, mpmath.libmp.mpf_sub, mpmath.libmp.mpf_mul
+_ONE, _ZERO = mpmath.libmp.fone, mpmath.libmp.fzero
+
+
+def _number(raw):
+    return mpmath.mp.make_mpf(raw)
+
+
+def _bce_terms(x: float, y: float, weight: float):
+    """``(linear, coefficient)`` of the loss ``linear + coefficient * log1p(e^-|x|)``, both exact."""
+    y_ = _exact_float(y)
+    one_minus_y = _exact_sub(_ONE, y_)
+    weighted_y = _exact_mul(_exact_float(weight), y_)
+    linear = _exact_mul(one_minus_y, _exact_float(x)) if x > 0 else _exact_mul(weighted_y, _exact_float(-x))
+    return _number(linear), _number(_exact_add(weighted_y, one_minus_y))
+
+
+def _exact_bce_value(x: float, y: float, weight: float, softplus):
+    if math.isnan(x) or math.isnan(y) or math.isnan(weight):
+        return mpmath.nan
+    if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(weight)):
+        # limits of IEEE arithmetic, as a float64 implementation would meet them
+        with mpmath.workprec(_START_BITS):
+            x, y, weight = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(weight)
+            linear = (1 - y) * max(x, 0) + weight * y * max(-x, 0)
+            return linear + (weight * y + 1 - y) * mpmath.log1p(mpmath.exp(-abs(x)))
+    linear, coefficient = _bce_terms(x, y, weight)
+    if not coefficient:
+        return linear  # exact: no transcendental term
+
+    def evaluate():
+        scaled = coefficient * softplus(abs(x))
+        total = linear + scaled
+        return total, abs(scaled) * mpmath.ldexp(1, 4 - mpmath.mp.prec) + abs(total) * mpmath.ldexp(1, -mpmath.mp.prec)
+
+    return _settle(evaluate)
+
+
+def _softplus_memo():
+    """log1p(e^-m) at the current precision, remembered: it depends on |x| alone, so a grid
+    symmetric about 0 pays for each value once."""
+    memo: dict = {}
+
+    def softplus(magnitude: float):
+        key = (magnitude, mpmath.mp.prec)
+        value = memo.get(key)
+        if value is None:
+            value = memo[key] = mpmath.log1p(mpmath.exp(-mpmath.mpf(magnitude)))
+        return value
+
+    return softplus
 
 
 def exact_bce_with_logits(input: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None,
                           *, split: bool = False):
     r"""Exact :math:`-[p_c y \log\sigma(x) + (1 - y)\log(1 - \sigma(x))]` per element, rounded once.
 
-    Inputs are read exactly (every float is a rational number); the loss is evaluated with mpmath
-    at 50 digits as :math:`(1-y)\max(x,0) + p_c y \max(-x,0) + (p_c y + 1 - y)\log(1 + e^{-|x|})`,
-    every term non-negative, and rounded to float64. ``split=True`` returns ``(hi, lo)`` with
-    ``hi + lo`` the value to about 100 bits, enough to measure float64 implementations too.
-    About 1e5 elements a second.
+    Inputs are read exactly (every float is a rational number) and the loss is evaluated as
+    :math:`(1-y)\max(x,0) + p_c y \max(-x,0) + (p_c y + 1 - y)\log(1 + e^{-|x|})`: the rational
+    part exactly, the logarithm with mpmath at whatever precision keeps the result within
+    :math:`2^{-120}` relative of the true value, for any finite float64 inputs (huge logits, tiny
+    targets, negative weights whose terms cancel). Then it is rounded once to float64 (subnormals
+    included). ``split=True`` returns ``(hi, lo)`` with ``hi + lo`` the value to about 106 bits,
+    enough to measure float64 implementations too. NaN in any input gives NaN. About 2e4 elements
+    a second.
 
     Example::
 
@@ -171,21 +282,48 @@ def exact_bce_with_logits(input: torch.Tensor, target: torch.Tensor, pos_weight:
     columns = [v.flatten().tolist() for v in values]
     if len(columns) == 2:
         columns.append([1.0] * len(columns[0]))
-    cache: dict = {}
+    softplus = _softplus_memo()
+    memo: dict = {}  # grids repeat (x, y, weight) triples
     results = []
-    with mpmath.workdps(_DIGITS):
-        for x, y, weight in zip(*columns):
-            if math.isnan(x) or math.isnan(y) or math.isnan(weight):
-                results.append(mpmath.nan)
-                continue
-            x, y, weight = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(weight)
-            linear = (1 - y) * max(x, 0) + weight * y * max(-x, 0)
-            results.append(linear + (weight * y + 1 - y) * _log1p_exp_minus(abs(x), cache))
+    for triple in zip(*columns):
+        value = memo.get(triple)
+        if value is None:
+            value = memo[triple] = _exact_bce_value(*triple, softplus)
+        results.append(value)
     return _round(results, shape, split)
+
+
+def _exact_bce_grad_value(x: float, y: float, weight: float):
+    # (p y + 1 - y) sigma(x) - p y = (1 - y) sigma(x) - p y sigma(-x): two terms that may cancel
+    if math.isnan(x) or math.isnan(y) or math.isnan(weight):
+        return mpmath.nan
+    with mpmath.workprec(_START_BITS):
+        x_, y_, weight_ = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(weight)
+        if not (math.isfinite(x) and math.isfinite(y) and math.isfinite(weight)):
+            return (1 - y_) / (1 + mpmath.exp(-x_)) - weight_ * y_ / (1 + mpmath.exp(x_))
+        rising = _exact_sub(_ONE, _exact_float(y))
+        falling = _exact_mul(_exact_float(weight), _exact_float(y))
+        if x == 0:  # sigma(0) = 1/2 exactly
+            return mpmath.ldexp(_number(_exact_sub(rising, falling)), -1)
+        if rising == _ZERO and falling == _ZERO:
+            return mpmath.mpf(0)
+        rising, falling = _number(rising), _number(falling)
+
+    def evaluate():
+        up = rising / (1 + mpmath.exp(-x_))
+        down = falling / (1 + mpmath.exp(x_))
+        total = up - down
+        bound = (abs(up) + abs(down)) * mpmath.ldexp(1, 4 - mpmath.mp.prec) + abs(total) * mpmath.ldexp(1, -mpmath.mp.prec)
+        return total, bound
+
+    return _settle(evaluate)
 
 
 def exact_bce_with_logits_grad(input: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None):
     r"""Exact :math:`\partial\ell/\partial x = (p_c y + 1 - y)\,\sigma(x) - p_c y` per element, in float64.
+
+    Evaluated as :math:`(1 - y)\sigma(x) - p_c y\,\sigma(-x)` with as many bits as the cancellation
+    of the two terms needs (y = 0.5, x = 1e-300 included), then rounded once.
 
     Example::
 
@@ -200,14 +338,51 @@ def exact_bce_with_logits_grad(input: torch.Tensor, target: torch.Tensor, pos_we
     columns = [v.flatten().tolist() for v in values]
     if len(columns) == 2:
         columns.append([1.0] * len(columns[0]))
-    results = []
-    with mpmath.workdps(_DIGITS):
-        for x, y, weight in zip(*columns):
-            x, y, weight = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(weight)
-            sigmoid = 1 / (1 + mpmath.exp(-x))
-            # (p y + 1 - y) sigma - p y = (1 - y) sigma - p y (1 - sigma); 1 - sigma = sigma(-x) exactly
-            results.append((1 - y) * sigmoid - weight * y / (1 + mpmath.exp(x)))
+    results = [_exact_bce_grad_value(*triple) for triple in zip(*columns)]
     return _round(results, values[0].shape, False)
+
+
+def _exact_cross_entropy_row(row: list, weights: list, epsilon: float):
+    r"""One sample's loss. With :math:`T_j = C(1-\epsilon)t_j + \epsilon` (exact) and
+    :math:`d_j = \max z - z_j \ge 0` (exact), :math:`C\ell = \sum_j T_j d_j + (\sum_j T_j)\,
+    \mathrm{log1p}(\sum_{k \ne k^*} e^{-d_k})`: a rational part and one logarithm."""
+    if any(math.isnan(v) for v in row) or any(math.isnan(w) for w in weights):
+        return mpmath.nan
+    classes = len(row)
+    if not all(math.isfinite(v) for v in row) or not all(math.isfinite(w) for w in weights):
+        with mpmath.workprec(_START_BITS):  # IEEE limits, as a float64 implementation meets them
+            z = [mpmath.mpf(v) for v in row]
+            t = [mpmath.mpf(w) * (1 - mpmath.mpf(epsilon)) + mpmath.mpf(epsilon) / classes for w in weights]
+            top = max(z)
+            log_norm = top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in z))
+            return mpmath.fsum(w * (log_norm - v) for w, v in zip(t, z) if w != 0)
+    epsilon_ = _exact_float(epsilon)
+    keep = _exact_mul(mpmath.libmp.from_int(classes), _exact_sub(_ONE, epsilon_))
+    top_index = max(range(classes), key=row.__getitem__)
+    top = _exact_float(row[top_index])
+    linear = total_weight = _ZERO
+    gaps = []
+    for w, v in zip(weights, row):
+        gap = _exact_sub(top, _exact_float(v))
+        gaps.append(gap)
+        scaled = _exact_add(_exact_mul(keep, _exact_float(w)), epsilon_)
+        if scaled != _ZERO:
+            linear = _exact_add(linear, _exact_mul(scaled, gap))
+            total_weight = _exact_add(total_weight, scaled)
+    others = [_number(d) for k, d in enumerate(gaps) if k != top_index]
+    linear, total_weight = _number(linear), _number(total_weight)
+    if not total_weight or not others:
+        with mpmath.workprec(_TARGET_BITS + 16):
+            return linear / classes  # no logarithm (one class, or target weights summing to 0)
+
+    def evaluate():
+        rest = mpmath.fsum(mpmath.exp(-d) for d in others)
+        logarithm = total_weight * mpmath.log1p(rest)
+        total = linear + logarithm
+        slack = mpmath.ldexp(len(others) + 8, 2 - mpmath.mp.prec)
+        return total / classes, (abs(logarithm) * slack + abs(total) * mpmath.ldexp(1, 1 - mpmath.mp.prec)) / classes
+
+    return _settle(evaluate)
 
 
 def exact_cross_entropy(input: torch.Tensor, target: torch.Tensor, label_smoothing: float = 0.0, *, split: bool = False):
@@ -217,6 +392,11 @@ def exact_cross_entropy(input: torch.Tensor, target: torch.Tensor, label_smoothi
         input: logits ``(N, C)`` or ``(C,)``.
         target: class indices ``(N,)`` / ``()`` or class probabilities shaped like ``input``.
         label_smoothing: torch's convention, :math:`t = (1 - \epsilon)\,t + \epsilon / C`.
+
+    Exact for any finite float64 logits: the gaps :math:`\max z - z_j` are taken exactly and the
+    small part as :math:`\mathrm{log1p}(\sum_{k \ne \arg\max} e^{z_k - \max z})`, so
+    ``[[17., -104.]]`` gives 2.8e-53 and ``[[1e300, 1e300]]`` gives ln 2. The logarithm gets as many
+    bits as keep the result within :math:`2^{-120}` relative (targets whose terms cancel included).
 
     Returns float64 ``(N,)`` (or ``()``), or ``(hi, lo)`` with ``split=True``.
 
@@ -241,18 +421,12 @@ def exact_cross_entropy(input: torch.Tensor, target: torch.Tensor, label_smoothi
         if tuple(target.shape) != tuple(expected):
             raise ValueError(f"{func}(): argument 'target' must have shape {tuple(expected)} for class indices, "
                              f"got {tuple(target.shape)}")
-        indices = target.reshape(-1)
+        indices = target.detach().to("cpu", torch.int64).reshape(-1)
         if indices.numel() and (bool((indices < 0).any()) or bool((indices >= classes).any())):
             raise ValueError(f"{func}(): argument 'target' must hold class indices in [0, {classes - 1}]")
         probabilities = torch.nn.functional.one_hot(indices, classes).to(torch.float64)
-    results = []
-    with mpmath.workdps(_DIGITS):
-        for row, weights in zip(logits.tolist(), probabilities.tolist()):
-            z = [mpmath.mpf(v) for v in row]
-            t = [mpmath.mpf(w) * (1 - mpmath.mpf(epsilon)) + mpmath.mpf(epsilon) / classes for w in weights]
-            top = max(z)
-            log_norm = top + mpmath.log(mpmath.fsum(mpmath.exp(v - top) for v in z))
-            results.append(mpmath.fsum(w * (log_norm - v) for w, v in zip(t, z) if w != 0))
+    results = [_exact_cross_entropy_row(row, weights, epsilon)
+               for row, weights in zip(logits.tolist(), probabilities.tolist())]
     return _round(results, input.shape[:-1], split)
 
 
