@@ -138,6 +138,10 @@ def test_feedback_is_korean(korean, saturated_histories):
     assert "임계값" in check.project_threshold(lambda scores, labels: 0.5).message
     assert "원-핫" in check.project_smoothing_floor(0.0).message
     assert "바닥보다 높습니다" in check.project_smoothing_floor(0.7986).message
+    # the particle after a filled-in number fits how it is read: 0.7986 (육) takes 은, 0.45 (오) 는
+    assert "0.7986은 바닥보다" in check.project_smoothing_floor(0.7986).message
+    assert "0.45는 바닥보다" in check.project_smoothing_floor(0.45).message
+    assert "소프트맥스" in check.project_smoothing_floor(0.0).message
     assert "고른 추측" in check.project_smoothing_floor(math.log(5)).message
     assert "정답" in check.project_smoothing_floor(smoothing_floor()).message
     assert "아직 풀지 않았습니다" in check.project_threshold(None).message

@@ -106,6 +106,21 @@ def test_safe_loss_korean(korean):
     assert "로짓" in check.mixed_safe_loss(lambda a, b: F.binary_cross_entropy(torch.sigmoid(a), b)).message
 
 
+def right_loss_wrong_gradient(logits, labels):
+    loss = F.binary_cross_entropy_with_logits(logits.float(), labels.float()).detach()
+    return loss + 0.5 * (logits - logits.detach()).float().sum()  # value right, dL/dx = 0.5
+
+
+@pytest.mark.parametrize("answer", [
+    right_loss_wrong_gradient,
+    lambda a, b: F.binary_cross_entropy(torch.sigmoid(a), b),  # not finite in float16
+])
+def test_safe_loss_korean_particles_resolved(korean, answer):
+    message = check.mixed_safe_loss(answer).message
+    assert "그래디언트" in message
+    assert not any(pair in message for pair in ("이(가)", "(으)로", "을(를)", "은(는)")), message
+
+
 # --- mixed_smallest_scale ------------------------------------------------------------------------
 
 def smallest_scale():

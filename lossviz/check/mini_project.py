@@ -56,19 +56,19 @@ def project_saturated_start(answer):
         return incorrect("Your Sigmoid + BCELoss run learned (loss {first:.4g} -> {last:.4g}), so its start was not saturated. "
                          "Set the output bias to 30 so torch.sigmoid(model(x)) is exactly 1 for every example.",
                          "Sigmoid + BCELoss 실행이 학습되었습니다(손실 {first:.4g} -> {last:.4g}). 시작점이 포화되지 않았다는 "
-                         "뜻입니다. 출력층 bias를 30으로 두어 모든 예제에서 torch.sigmoid(model(x))가 정확히 1이 되게 하세요.",
+                         "뜻입니다. 출력층 편향을 30으로 두어 모든 샘플에서 torch.sigmoid(model(x))가 정확히 1이 되게 하세요.",
                          first=sigmoid_bce[0], last=sigmoid_bce[-1])
     if not learned:
         return incorrect("The BCEWithLogitsLoss run did not get better (loss {first:.4g} -> {last:.4g}). Start it from the "
                          "same confidently wrong model and train with a learning rate above 0.",
-                         "BCEWithLogitsLoss 실행이 나아지지 않았습니다(손실 {first:.4g} -> {last:.4g}). 같은 자신만만하게 틀린 "
+                         "BCEWithLogitsLoss 실행이 나아지지 않았습니다(손실 {first:.4g} -> {last:.4g}). 같은 확신하며 틀린 "
                          "모델에서 시작해 0보다 큰 학습률로 학습하세요.", first=logits[0], last=logits[-1])
     return correct("Correct: Sigmoid + BCELoss stayed at {stuck:.4g} for {steps} steps, because at logit 30 and label 0 its "
                    "gradient is {bce} (computed now); BCEWithLogitsLoss's is {good:.4g}, and your run fell from {first:.4g} "
                    "to {last:.4g}.",
                    "정답입니다: Sigmoid + BCELoss는 {steps} 스텝 동안 {stuck:.4g}에 머물렀습니다. 로짓 30, 레이블 0에서 그 "
                    "그래디언트가 {bce}이기 때문입니다(방금 계산). BCEWithLogitsLoss의 그래디언트는 {good:.4g}이고, 여러분의 "
-                   "실행은 {first:.4g}에서 {last:.4g}로 내려갔습니다.",
+                   "실행은 {first:.4g}에서 {last:.4g}(으)로 내려갔습니다.",
                    stuck=sigmoid_bce[0], steps=len(sigmoid_bce), bce=bce_gradient, good=logits_gradient,
                    first=logits[0], last=logits[-1])
 
@@ -132,7 +132,7 @@ def project_smoothing_floor(answer):
     if value <= 1e-6:
         return incorrect("With smoothing the target is not one-hot, so even a perfect model pays a loss: the softmax can at "
                          "best equal the smoothed target t, and then the loss is -Σ t log t.",
-                         "스무딩을 하면 타깃이 원-핫이 아니므로 완벽한 모델도 손실을 냅니다. softmax는 기껏해야 스무딩된 타깃 t와 "
+                         "스무딩을 하면 타깃이 원-핫이 아니므로 완벽한 모델도 손실을 냅니다. 소프트맥스는 기껏해야 스무딩된 타깃 t와 "
                          "같아질 수 있고, 그때 손실은 -Σ t log t입니다.")
     if math.isclose(value, other, rel_tol=1e-4):
         return incorrect("That target puts 1 - ε on the true class and ε/(K-1) elsewhere. torch uses "
@@ -142,16 +142,16 @@ def project_smoothing_floor(answer):
     if math.isclose(value, math.log(CLASSES), rel_tol=1e-3):
         return incorrect("log 5 is the loss of a uniform guess (softmax 1/5 for every class), where training starts, not "
                          "where it can end. The floor is where the softmax equals the smoothed target t: -Σ t log t.",
-                         "log 5는 모든 클래스에 1/5을 주는 고른 추측의 손실로, 학습이 끝나는 곳이 아니라 시작하는 곳입니다. "
-                         "바닥은 softmax가 스무딩된 타깃 t와 같아지는 곳이고, 그 값은 -Σ t log t입니다.")
+                         "log 5는 모든 클래스에 확률을 똑같이 1/5씩 주는 고른 추측의 손실로, 학습이 끝나는 곳이 아니라 시작하는 곳입니다. "
+                         "바닥은 소프트맥스가 스무딩된 타깃 t와 같아지는 곳이고, 그 값은 -Σ t log t입니다.")
     if value > expected:
         return incorrect("{value:.4g} is above the floor: a trained model gets close to it but not below (here the classes "
                          "also overlap, so it stays further above). Compute the floor instead: the softmax equals the "
                          "smoothed target t, so the loss is -Σ t log t.",
-                         "{value:.4g}는 바닥보다 높습니다. 학습된 모델은 바닥에 가까워질 뿐 그 아래로 가지 못합니다(여기서는 "
-                         "클래스가 겹치기도 해서 더 위에 머뭅니다). 바닥을 계산해 보세요: softmax가 스무딩된 타깃 t와 같을 때 "
+                         "{value:.4g}은(는) 바닥보다 높습니다. 학습된 모델은 바닥에 가까워질 뿐 그 아래로 가지 못합니다(여기서는 "
+                         "클래스가 겹치기도 해서 더 위에 머뭅니다). 바닥을 계산해 보세요: 소프트맥스가 스무딩된 타깃 t와 같을 때 "
                          "손실은 -Σ t log t입니다.", value=value)
     return incorrect("Not the floor. The loss is lowest where the softmax equals the smoothed target t; it is then -Σ t log t. "
                      "lossviz.smoothed_targets(torch.tensor(0), 5, 0.1) gives t.",
-                     "바닥이 아닙니다. softmax가 스무딩된 타깃 t와 같을 때 손실이 가장 낮고, 그 값은 -Σ t log t입니다. "
+                     "바닥이 아닙니다. 소프트맥스가 스무딩된 타깃 t와 같을 때 손실이 가장 낮고, 그 값은 -Σ t log t입니다. "
                      "t는 lossviz.smoothed_targets(torch.tensor(0), 5, 0.1)로 구합니다.")

@@ -38,7 +38,7 @@ def mixed_float16_inf_gradient(answer):
                          "-inf입니다. 0 쪽으로 가 보세요.")
     if value >= 0:
         return incorrect("Look at negative logits: for y = 1 the trouble is a confidently wrong x < 0.",
-                         "음수 로짓을 보세요. y = 1일 때 문제는 자신만만하게 틀린 x < 0입니다.")
+                         "음수 로짓을 보세요. y = 1일 때 문제는 확신하며 틀린 x < 0입니다.")
     gradient = _sigmoid_bce_gradient(torch.tensor([rounded], dtype=torch.float16), 1.0).item()
     if not math.isfinite(gradient):
         return incorrect("At x = {value!r} the gradient is {gradient}, but it is not finite closer to 0 either. "
@@ -83,7 +83,7 @@ def mixed_safe_loss(answer):
         if not math.isfinite(loss.item()) or not bool(torch.isfinite(logits.grad).all()):
             return incorrect("In {where} your loss is {loss} and its gradient {grad}: not finite. Sigmoid first "
                              "and then a log breaks once sigmoid saturates; give the loss the logits.",
-                             "{where}에서 손실은 {loss}, 그래디언트는 {grad}로 유한하지 않습니다. 시그모이드를 먼저 "
+                             "{where}에서 손실은 {loss}, 그래디언트는 {grad}(으)로 유한하지 않습니다. 시그모이드를 먼저 "
                              "계산하고 로그를 취하면 시그모이드가 포화되는 순간 깨집니다. 손실에 로짓을 넘기세요.",
                              where=where, loss=loss.item(), grad=logits.grad.tolist())
         if not math.isclose(loss.item(), exact_loss, rel_tol=2e-2):
@@ -95,7 +95,7 @@ def mixed_safe_loss(answer):
         if not torch.allclose(logits.grad.double(), exact_grad, rtol=2e-2, atol=2e-3):
             return incorrect("In {where} the loss is right but the gradient {grad} is not (exact: {exact}). A "
                              "clamp in the backward pass can do that.",
-                             "{where}에서 손실은 맞지만 그래디언트 {grad}가 틀립니다(정확한 값: {exact}). 역전파의 "
+                             "{where}에서 손실은 맞지만 그래디언트 {grad}이(가) 틀립니다(정확한 값: {exact}). 역전파의 "
                              "클램프가 그런 결과를 냅니다.", where=where, grad=[round(g, 4) for g in logits.grad.tolist()],
                              exact=[round(g, 4) for g in exact_grad.tolist()])
     return correct("Correct: finite and accurate in float16, bfloat16 and float32, loss and gradient. "
@@ -130,7 +130,7 @@ def mixed_smallest_scale(answer):
     if value == exponent and value < expected:
         return incorrect("With the loss scaled by {scale:g} the float16 gradient is still 0. (If {scale:g} is the exponent k, "
                          "give the scale itself, 2**k.)",
-                         "스케일 {scale:g}에서는 float16 그래디언트가 여전히 0입니다. ({scale:g}이 지수 k라면 스케일 자체, "
+                         "스케일 {scale:g}에서는 float16 그래디언트가 여전히 0입니다. ({scale:g}이(가) 지수 k라면 스케일 자체, "
                          "즉 2**k를 넣으세요.)", scale=value)
     if value == exponent:
         return incorrect("That looks like the exponent k; give the scale itself, 2**k.",

@@ -128,7 +128,7 @@ def regression_l1_constant(answer):
             return incorrect("That is the mean, the best constant for MSE. For y = {values}, the mean {mean:.4g} gives L1 = "
                              "{got:.4g}; a better constant gives {best:.4g}. Which value has as many points above as below?",
                              "그것은 평균으로, MSE에서 가장 좋은 상수입니다. y = {values}에서 평균 {mean:.4g}의 L1은 {got:.4g}이고, "
-                             "더 좋은 상수는 {best:.4g}를 냅니다. 위아래로 같은 개수의 점을 두는 값은 무엇일까요?",
+                             "더 좋은 상수는 {best:.4g}을(를) 냅니다. 위아래로 같은 개수의 점을 두는 값은 무엇일까요?",
                              values=[round(v, 3) for v in values.tolist()][:6], mean=mean, got=_l1(values, value), best=best)
         return incorrect("For y = {values}, c = {value:.4g} gives L1 = {got:.4g}, but {best:.4g} is possible. "
                          "Hint: the L1 gradient of each point is ±1, so the best c has as many points above it as below.",
