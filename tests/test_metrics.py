@@ -1,4 +1,6 @@
 """lossviz.metrics and lossviz.timing against brute force definitions."""
+import math
+
 import pytest
 import torch
 
@@ -56,3 +58,119 @@ def test_timing_ratios():
     assert timing.ratios(seconds, "a")["a"] == 1.0
     with pytest.raises(ValueError, match="'baseline'"):
         timing.ratios(seconds, "c")
+
+
+# --- arguments: what a student may pass ------------------------------------------------------------
+
+METRICS = {
+    "best_f1_threshold": lambda scores, labels: metrics.best_f1_threshold(scores, labels),
+    "f1_score": lambda scores, labels: metrics.f1_score(scores, labels, 0.5),
+    "average_precision": lambda scores, labels: metrics.average_precision(scores, labels),
+    "expected_calibration_error": lambda scores, labels: metrics.expected_calibration_error(scores, labels)[0],
+}
+NAMES = {"expected_calibration_error": ("confidence", "correct")}
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_lists_and_arrays_give_what_the_tensor_gives(metric):
+    import numpy as np
+
+    scores, labels = [0.9, 0.2, 0.7, 0.4, 0.55], [1, 0, 1, 1, 0]
+    expected = METRICS[metric](torch.tensor(scores, dtype=torch.float64), torch.tensor(labels))
+    for convert in (list, tuple, np.array, lambda v: torch.tensor(v, requires_grad=isinstance(v[0], float))):
+        assert METRICS[metric](convert(scores), convert(labels)) == pytest.approx(expected), convert
+    assert METRICS[metric](scores, [bool(v) for v in labels]) == pytest.approx(expected)
+
+
+def test_a_threshold_from_a_list_comes_back_unchanged():
+    assert metrics.best_f1_threshold([0.1, 0.3, 0.7], [0, 1, 1])[0] == 0.3  # not float32's 0.30000001
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+@pytest.mark.parametrize("which", [0, 1])
+@pytest.mark.parametrize("bad, error, words", [
+    (None, TypeError, "must be a 1-D tensor, array or list of numbers, got NoneType"),
+    ("0.5", TypeError, "got str '0.5'"),
+    ({"a": 1}, TypeError, "got dict"),
+    ([[0.1, 0.2], [0.3]], TypeError, "torch cannot read"),
+    ([1 + 2j, 0j, 1j], TypeError, "must hold real numbers, got dtype torch.complex"),
+    ([], ValueError, "must hold at least one sample, got an empty one"),
+    (torch.zeros(3, 1), ValueError, r"must be 1-D \(one value per sample\), got shape \(3, 1\)"),
+    (torch.empty(3, device="meta"), ValueError, "meta device"),
+])
+def test_a_bad_argument_is_named(metric, which, bad, error, words):
+    name = NAMES.get(metric, ("scores", "labels"))[which]
+    good = [torch.tensor([0.2, 0.9, 0.6]), torch.tensor([0, 1, 1])]
+    good[which] = bad
+    with pytest.raises(error, match=f"{metric}\\(\\): argument '{name}' .*{words}"):
+        METRICS[metric](*good)
+
+
+@pytest.mark.parametrize("metric", sorted(METRICS))
+def test_nan_scores_are_a_value_error_naming_the_scores(metric):
+    name = NAMES.get(metric, ("scores", "labels"))[0]
+    with pytest.raises(ValueError, match=f"argument '{name}' must not hold NaN, got 1 NaN of 3 \\(the first at index 1\\)"):
+        METRICS[metric](torch.tensor([0.2, float("nan"), 0.6]), torch.tensor([0, 1, 1]))
+    with pytest.raises(ValueError, match=f"'{NAMES.get(metric, ('scores', 'labels'))[1]}' must hold 0 and 1 only, got nan"):
+        METRICS[metric](torch.tensor([0.2, 0.3, 0.6]), torch.tensor([0.0, float("nan"), 1.0]))
+
+
+def test_lengths_must_match():
+    with pytest.raises(ValueError, match="'scores' and 'labels' must be 1-D of one length, got \\(3,\\) and \\(2,\\)"):
+        metrics.average_precision([0.1, 0.2, 0.3], [0, 1])
+
+
+def test_infinite_scores_rank_like_any_other():
+    assert metrics.best_f1_threshold([-math.inf, 0.0, math.inf], [0, 1, 1]) == (0.0, 1.0)
+    assert metrics.average_precision(torch.tensor([math.inf, -math.inf]), torch.tensor([1, 0])) == 1.0
+
+
+def test_f1_threshold_argument():
+    scores, labels = [0.2, 0.9], [0, 1]
+    assert metrics.f1_score(scores, labels, torch.tensor(0.5)) == 1.0
+    assert metrics.f1_score(scores, labels, math.inf) == 0.0 and metrics.f1_score(scores, labels, -math.inf) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="'threshold' must be a number, got nan"):
+        metrics.f1_score(scores, labels, math.nan)
+    for bad in (None, "0.5", True, torch.tensor([0.1, 0.2])):
+        with pytest.raises(TypeError, match="f1_score\\(\\): argument 'threshold' must be a real number, got"):
+            metrics.f1_score(scores, labels, bad)
+
+
+def test_calibration_arguments():
+    with pytest.raises(ValueError, match="'confidence' holds probabilities and must lie in \\[0, 1\\], got values from -0.1 to 0.5"):
+        metrics.expected_calibration_error([-0.1, 0.5], [1, 0])
+    for bad, error in ((0, ValueError), (2.5, TypeError), (True, TypeError), (None, TypeError)):
+        with pytest.raises(error, match="'bins' must be"):
+            metrics.expected_calibration_error([0.1, 0.5], [1, 0], bins=bad)
+
+
+def test_timing_arguments_are_checked():
+    inputs = lambda: (torch.randn(10, requires_grad=True),)
+    total = lambda v: v.sum()
+    cases = [
+        (([total], inputs), TypeError, "'candidates' must be a dict of name -> loss function, got list"),
+        (({}, inputs), ValueError, "'candidates' must name at least one function, got an empty dict"),
+        (({"a": 3}, inputs), TypeError, "'candidates' must map each name to a function; 'a' maps to int 3"),
+        (({"a": total}, None), TypeError, "'make_inputs' must be a function returning the arguments, got NoneType"),
+        (({"a": total}, lambda: 3.0), TypeError, "'make_inputs' must return a tuple of arguments, got float 3.0"),
+        (({"a": lambda v: v}, inputs), ValueError, "candidate 'a' must return a one-element loss tensor.*shape \\(10,\\)"),
+        (({"a": total}, lambda: (torch.randn(10),)), ValueError, "candidate 'a' returned a loss that does not require grad"),
+    ]
+    for (candidates, make), error, words in cases:
+        with pytest.raises(error, match=f"forward_backward_seconds\\(\\): .*{words}"):
+            timing.forward_backward_seconds(candidates, make, 2)
+    for bad, error in ((0, ValueError), (2.0, TypeError), (True, TypeError), (None, TypeError)):
+        with pytest.raises(error, match="'repetitions' must be"):
+            timing.forward_backward_seconds({"a": total}, inputs, bad)
+    one_tensor = timing.forward_backward_seconds({"a": total}, lambda: torch.randn(10, requires_grad=True), 2)
+    assert one_tensor["a"] > 0  # a single tensor is one argument
+
+
+def test_ratios_arguments_are_checked():
+    with pytest.raises(TypeError, match="ratios\\(\\): argument 'seconds' must be a dict"):
+        timing.ratios([1.0], "a")
+    for bad in (0.0, -1.0, math.nan, math.inf, None, True):
+        with pytest.raises(ValueError, match="ratios\\(\\): argument 'seconds' must hold positive finite times; 'b'"):
+            timing.ratios({"a": 1.0, "b": bad}, "a")
+    with pytest.raises(ValueError, match="'baseline' must be one of \\['a'\\], got \\['a'\\]"):
+        timing.ratios({"a": 1.0}, ["a"])
