@@ -39,6 +39,10 @@ def pins() -> dict[str, str]:
     return {canonicalize_name(name): version for name, version in constraint_lines()}
 
 
+def core_requirements() -> list[str]:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+
+
 def project_requirements() -> list[Requirement]:
     """Core dependencies and the `notebooks` and `test` extras of pyproject.toml."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -76,10 +80,59 @@ def test_environment_yml_installs_package_with_constraints():
     assert "conda-forge" in env.get("channels", [])
     pip = pip_section(env)
     assert "-c constraints.txt" in pip, f"environment.yml pip section {pip} lacks -c constraints.txt"
-    assert "-e .[notebooks]" in pip, f"environment.yml pip section {pip} lacks -e .[notebooks]"
+    assert "-e ." in pip, f"environment.yml pip section {pip} lacks -e ."
+    assert "ipykernel" in pip, "the kernel needs ipykernel"
     assert any(
         line.startswith("--extra-index-url https://download.pytorch.org/whl/cpu") for line in pip
     ), "environment.yml should offer PyTorch's CPU wheels (small Binder images)"
+
+
+SERVER_STACK = {"jupyterlab", "notebook", "jupyter-server", "jupyterlab-server", "nbclassic"}
+
+
+def test_environment_yml_leaves_the_server_to_repo2docker():
+    """Binder's server stack comes from repo2docker; environment.yml installs the kernel's side."""
+    pip = pip_section(environment())
+    named = {canonicalize_name(Requirement(line).name) for line in pip
+             if not line.startswith("-")}
+    assert not named & SERVER_STACK, f"environment.yml installs server packages: {named & SERVER_STACK}"
+    assert not [line for line in pip if "[" in line], f"no extras (they pull in JupyterLab): {pip}"
+    conda = {canonicalize_name(re.split(r"[=<>]", d)[0]) for d in environment()["dependencies"]
+             if isinstance(d, str)}
+    assert not conda & SERVER_STACK, f"environment.yml installs server packages: {conda & SERVER_STACK}"
+
+
+def colab_pins() -> dict[str, str]:
+    pins = {}
+    for raw in (ROOT / "constraints-colab.txt").read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
+def test_package_accepts_colabs_versions():
+    """pip installs lossviz on Colab without moving Colab's packages only if every range admits them."""
+    colab = colab_pins()
+    for name in ("ipywidgets", "matplotlib", "numpy", "torch", "pyparsing"):
+        assert name in colab, f"constraints-colab.txt should pin {name}"
+    core = [Requirement(line) for line in core_requirements()]
+    for req in core:
+        version = colab.get(canonicalize_name(req.name))
+        if version is not None:
+            assert req.specifier.contains(version), f"{req} refuses Colab's {req.name}=={version}"
+    ipywidgets = next(req for req in core if req.name == "ipywidgets")
+    for version in ("7.6.0", "7.7.1", "8.1.8"):
+        assert ipywidgets.specifier.contains(version), f"{ipywidgets} refuses ipywidgets {version}"
+
+
+def test_requires_python_matches_what_make_accepts():
+    """requires-python, the Pythons tools/make_venv.sh accepts and the tests' own imports agree."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["requires-python"] == ">=3.11"
+    script = (ROOT / "tools" / "make_venv.sh").read_text(encoding="utf-8")
+    assert "(3, 11) <= sys.version_info[:2] <= (3, 13)" in script
 
 
 def test_constraints_have_no_duplicates():
