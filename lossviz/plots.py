@@ -2,10 +2,15 @@
 
 Figures are built with ``matplotlib.figure.Figure`` (never pyplot), so a notebook shows each one
 once, as the cell's value, with a stable ``text/plain`` for nbval; Hangul renders in NanumGothic.
+A :class:`Figure` shows as a PNG at twice its pixel density, displayed at its nominal size (the
+PNG's metadata carries width and height), so it stays sharp on a projector and a HiDPI laptop.
 
-:class:`LiveFigure` renders a figure to PNG again and again: a full draw (text layout dominates,
-about 80 ms for three panels on a 2-core machine) only when the frame changes (limits, ticks);
-otherwise the cached background is restored and only the data artists are drawn (about 8 ms).
+:class:`LiveFigure` renders a figure again and again: a full draw (text layout dominates, about
+80 ms for three panels on a 2-core machine) only when the frame changes (limits, ticks);
+otherwise the cached background is restored and only the data artists are drawn. A text that
+changes is drawn once per (content, place, pixels beneath) and pasted from a cache afterwards, and
+the frame is sent as a 64-colour palette PNG (about 3 ms and 15-25 KB; see
+benchmarks/browser_latency.py for the comparison with WebP and plain PNG).
 """
 from __future__ import annotations
 
@@ -13,68 +18,254 @@ import io
 import math
 from typing import Iterable, Sequence
 
+import matplotlib
 import matplotlib.figure
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 from PIL import Image
 
 from . import i18n
 
-PALETTE = {"textbook": "#d62728", "torch": "#ff7f0e", "stable": "#1f77b4", "exact": "#222222",
-           "log_form": "#9467bd", "positive": "#2ca02c", "negative": "#7f7f7f", "inf": "#d62728", "nan": "#9467bd"}
+# Okabe & Ito's colour-blind-safe palette; every series also differs in line style (LINESTYLES),
+# so two curves never rely on hue alone.
+PALETTE = {"textbook": "#D55E00", "torch": "#E69F00", "stable": "#0072B2", "exact": "#000000",
+           "log_form": "#CC79A7", "positive": "#009E73", "negative": "#666666", "inf": "#D55E00",
+           "nan": "#56B4E9", "neutral": "#444444"}
+LINESTYLES = {"textbook": ":", "torch": "--", "stable": "-", "exact": "-", "log_form": "-.",
+              "positive": "-", "negative": "--"}
+
+# Text at least 11 pt at the displayed size (at 80 dpi a point is 1.1 CSS pixel).
+FONT_SIZES = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "xtick.labelsize": 10.5,
+              "ytick.labelsize": 10.5, "legend.fontsize": 10.5, "figure.facecolor": "white",
+              "savefig.facecolor": "white", "axes.facecolor": "white"}
+SNAPSHOT_SCALE = 2  # pixel density of the PNG a notebook stores
+
+
+def use_readable_defaults() -> None:
+    """Font sizes a projector can show and an opaque white background (legible in a dark theme)."""
+    i18n.use_hangul_font()
+    matplotlib.rcParams.update(FONT_SIZES)
+
+
+def snapshot_png(figure: matplotlib.figure.Figure, scale: int = SNAPSHOT_SCALE) -> tuple[bytes, dict]:
+    """``figure`` as a PNG at ``scale`` times its pixel density, and the size to display it at.
+
+    IPython passes the dictionary on as the output's metadata, so a notebook (JupyterLab, GitHub,
+    nbconvert) shows the picture at the figure's own size with ``scale`` times the pixels.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi * scale, facecolor="white")
+    width, height = figure.get_size_inches() * figure.dpi
+    return buffer.getvalue(), {"width": int(round(width)), "height": int(round(height))}
+
+
+# matplotlib's symlog maps |v| <= linthresh to v * linscale / (1 - 1/base) and beyond to
+# linthresh * (that + log_base(|v| / linthresh)): the slopes meet when linscale = (1 - 1/base) / ln(base).
+# With the default linscale = 1 the slope jumps 2.6-fold at linthresh, a false kink in a smooth curve.
+SMOOTH_LINSCALE = (1 - 1 / 10) / math.log(10)
+
+
+def symlog(axes, which: str = "y", linthresh: float = 1.0) -> None:
+    """A symmetric log scale without a false kink at ``linthresh`` (see SMOOTH_LINSCALE)."""
+    setter = axes.set_yscale if which == "y" else axes.set_xscale
+    setter("symlog", linthresh=linthresh, linscale=SMOOTH_LINSCALE)
 
 
 class Figure(matplotlib.figure.Figure):
-    """A matplotlib Figure that IPython shows as a PNG, with or without pyplot's inline backend."""
+    """A matplotlib Figure that IPython shows as a sharp PNG, with or without pyplot's inline backend."""
 
     def _repr_png_(self):
-        buffer = io.BytesIO()
-        self.savefig(buffer, format="png")
-        return buffer.getvalue()
+        return snapshot_png(self)
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 10.0, height: float = 3.4, dpi: int = 80):
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 10.0, height: float = 3.4, dpi: int = 80,
+               **grid):
     """A :class:`Figure` with a grid of axes (a flat list) and the Hangul font ready.
 
-    Sized for a notebook column and readable on a projector: 10 x 3.4 inches at 80 dpi is
-    800 x 272 pixels. Put the figure as the last expression of a cell to show it.
+    Sized for a notebook column and readable on a projector: 10 x 3.4 inches at 80 dpi is shown
+    800 x 272 pixels large (stored at twice that density), text 11 pt and up on a white
+    background. Put the figure as the last expression of a cell to show it. ``grid`` goes to
+    ``Figure.subplots`` (``height_ratios=``, ``sharex=``...).
     """
-    i18n.use_hangul_font()
-    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    use_readable_defaults()
+    figure = Figure(figsize=(width, height), dpi=dpi, layout="constrained", facecolor="white")
     FigureCanvasAgg(figure)
-    axes = figure.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    axes = figure.subplots(nrows, ncols, squeeze=False, **grid).ravel().tolist()
     return figure, axes
 
 
-def png_bytes(canvas: FigureCanvasAgg) -> bytes:
-    """PNG of what the canvas holds now; fast zlib level, since a widget sends one per update."""
+# --- frames for a live widget ------------------------------------------------------------------
+
+FRAME_ENCODINGS = ("palette", "webp", "png")
+FRAME_ENCODING = "palette"  # chosen by benchmarks/browser_latency.py; the others stay for comparison
+PALETTE_COLOURS = 64
+
+
+def frame_format(encoding: str | None = None) -> str:
+    """The ``ipywidgets.Image`` format for frames in ``encoding``."""
+    return "webp" if (encoding or FRAME_ENCODING) == "webp" else "png"
+
+
+def encode_frame(canvas: FigureCanvasAgg, encoding: str | None = None) -> bytes:
+    """What the canvas holds now, as one widget frame.
+
+    "palette": 64 colours (fast octree, no dithering) and zlib level 1: the figure's few flat
+    colours survive exactly, anti-aliased edges within a few levels (PSNR about 42-45 dB).
+    "webp": lossless WebP at its fastest setting. "png": lossless RGB PNG, zlib level 1.
+    """
+    encoding = encoding or FRAME_ENCODING
+    if encoding not in FRAME_ENCODINGS:
+        raise ValueError(f"encode_frame(): encoding must be one of {FRAME_ENCODINGS}, got {encoding!r}")
     width, height = canvas.get_width_height()
-    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
     buffer = io.BytesIO()
-    image.save(buffer, format="png", compress_level=1)
+    if encoding == "palette":
+        image = image.quantize(PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        # the octree averages its boxes: the white background came out 254; snap near-white and
+        # near-black entries back, so the page behind the figure and the text stay exact
+        colours = np.asarray(image.getpalette()[: 3 * PALETTE_COLOURS], dtype=np.int16).reshape(-1, 3)
+        colours[(colours >= 250).all(axis=1)] = 255
+        colours[(colours <= 5).all(axis=1)] = 0
+        image.putpalette(colours.astype(np.uint8).ravel().tolist())
+        image.save(buffer, format="png", compress_level=1)
+    elif encoding == "webp":
+        image.save(buffer, format="webp", lossless=True, quality=0, method=0)
+    else:
+        image.save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
 
 
-class LiveFigure:
-    """Renders ``figure`` to PNG repeatedly, redrawing only ``dynamic`` artists when it can."""
+def png_bytes(canvas: FigureCanvasAgg) -> bytes:
+    """Lossless PNG of what the canvas holds now (zlib level 1)."""
+    return encode_frame(canvas, "png")
 
-    def __init__(self, figure: matplotlib.figure.Figure, dynamic: Sequence):
+
+class TextSprites:
+    """Pastes a text's pixels from a cache instead of laying it out and rasterising it again.
+
+    A text's pixels depend only on what it says, its style, where it lands and the pixels beneath
+    it, so the cache key holds all four (the pixels as a hash of that rectangle just before the
+    text is drawn). A hit is a copy of a few hundred bytes instead of about 1 ms of layout.
+    """
+
+    PAD = 2  # pixels around the text's extent: anti-aliasing reaches a little beyond it
+
+    def __init__(self, limit: int = 4000):
+        self.limit = limit
+        self._boxes: dict = {}
+        self._sprites: dict = {}
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def _key(text: Text, renderer) -> tuple:
+        anchor = text.get_transform().transform(text.get_unitless_position())
+        return (id(text), text.get_text(), round(float(anchor[0]), 3), round(float(anchor[1]), 3),
+                text.get_color(), text.get_fontsize(), text.get_fontweight(), text.get_ha(), text.get_va(),
+                text.get_rotation(), text.get_alpha(), renderer.width, renderer.height)
+
+    def _box(self, text: Text, renderer):
+        extent = text.get_window_extent(renderer)
+        height = int(renderer.height)
+        c0 = max(0, int(math.floor(extent.x0)) - self.PAD)
+        c1 = min(int(renderer.width), int(math.ceil(extent.x1)) + self.PAD)
+        r0 = max(0, height - int(math.ceil(extent.y1)) - self.PAD)
+        r1 = min(height, height - int(math.floor(extent.y0)) + self.PAD)
+        return (r0, r1, c0, c1) if r1 > r0 and c1 > c0 else None
+
+    def draw(self, text: Text, renderer, pixels: np.ndarray) -> None:
+        if text.get_bbox_patch() is not None or not text.get_text():
+            text.draw(renderer)  # a boxed text reaches beyond its extent: drawn as usual
+            return
+        key = self._key(text, renderer)
+        if key not in self._boxes:
+            self._boxes[key] = self._box(text, renderer)
+        box = self._boxes[key]
+        if box is None:
+            return  # entirely off the canvas
+        r0, r1, c0, c1 = box
+        region = pixels[r0:r1, c0:c1]
+        sprite_key = (key, hash(region.tobytes()))
+        sprite = self._sprites.get(sprite_key)
+        if sprite is not None:
+            region[...] = sprite
+            self.hits += 1
+            return
+        text.draw(renderer)
+        self.misses += 1
+        if len(self._sprites) >= self.limit:
+            self._sprites.clear()
+            self._boxes.clear()
+        self._sprites[sprite_key] = region.copy()
+
+
+class LiveFigure:
+    """Renders ``figure`` as widget frames repeatedly, redrawing only ``dynamic`` artists when it can."""
+
+    def __init__(self, figure: matplotlib.figure.Figure, dynamic: Sequence, encoding: str | None = None,
+                 groups: Sequence = ()):
+        """``groups``: objects with ``.axes``, ``.artists`` and ``.key()`` that alone draw into their
+        axes; their pixels are cached per key (and per frame), so a repeated state is a paste."""
         self.figure = figure
         self.canvas = figure.canvas if isinstance(figure.canvas, FigureCanvasAgg) else FigureCanvasAgg(figure)
-        self.dynamic = list(dynamic)
+        self.groups = list(groups)
+        grouped = {id(a) for group in self.groups for a in group.artists}
+        self.dynamic = [a for a in dynamic if id(a) not in grouped] + [a for g in self.groups for a in g.artists]
+        self._group_pixels: dict = {}
+        self.encoding = encoding or FRAME_ENCODING
+        self.sprites = TextSprites()
         self._background = None
         self.full_draws = 0
 
     def render(self, frame_changed: bool) -> bytes:
+        self.draw(frame_changed)
+        return encode_frame(self.canvas, self.encoding)
+
+    def draw(self, frame_changed: bool) -> None:
+        """The current figure into the canvas: background from the cache, then the data artists."""
         if frame_changed or self._background is None:
             self._draw_frame()
         else:
             self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()
+        pixels = np.asarray(renderer.buffer_rgba())
+        skip = set()
+        for group in self.groups:
+            skip.update(id(a) for a in group.artists)
+            self._draw_group(group, renderer, pixels)
         for artist in self.dynamic:
+            if not artist.get_visible() or id(artist) in skip:
+                continue
+            if isinstance(artist, Text):
+                self.sprites.draw(artist, renderer, pixels)
+            else:
+                artist.draw(renderer)
+
+    def _draw_group(self, group, renderer, pixels) -> None:
+        extent = group.axes.get_window_extent(renderer)
+        height = int(renderer.height)
+        r0, r1 = max(0, height - int(math.ceil(extent.y1)) - 1), min(height, height - int(math.floor(extent.y0)) + 1)
+        c0, c1 = max(0, int(math.floor(extent.x0)) - 1), min(int(renderer.width), int(math.ceil(extent.x1)) + 1)
+        key = (id(group), group.key(), self.full_draws, renderer.width, renderer.height)
+        cached = self._group_pixels.get(key)
+        if cached is not None:
+            pixels[r0:r1, c0:c1] = cached
+            return
+        for artist in group.artists:
             if artist.get_visible():
-                (artist.axes or self.figure).draw_artist(artist)
-        return png_bytes(self.canvas)
+                artist.draw(renderer)
+        if len(self._group_pixels) > 256:
+            self._group_pixels.clear()
+        self._group_pixels[key] = pixels[r0:r1, c0:c1].copy()
+
+    def snapshot(self) -> tuple[bytes, dict]:
+        """The current figure at :data:`SNAPSHOT_SCALE` times the pixel density (for the notebook
+        file); the live canvas is redrawn afterwards, so the next frame stays a cheap update."""
+        result = snapshot_png(self.figure)
+        self._background = None
+        self.draw(frame_changed=True)
+        return result
 
     def _draw_frame(self):
         shown = [a.get_visible() for a in self.dynamic]
@@ -152,7 +343,10 @@ class SpanPool:
                 low, high = stretches[index]
                 span.set_x(low)
                 span.set_width(high - low)
-                label.set_position(((low + high) / 2, self.label_height))
+                # the middle on screen (on a log axis the arithmetic middle sits near the right end)
+                to_screen = span.axes.transData
+                left, right = (to_screen.transform((v, 0))[0] for v in (low, high))
+                label.set_position((to_screen.inverted().transform(((left + right) / 2, 0))[0], self.label_height))
                 label.set_text(text)
 
 
@@ -186,40 +380,165 @@ def training_curves(histories: dict, title: str, *, metrics: Sequence[str] | Non
 class ClassBars:
     """Bars for K classes (one group per class, one bar per series) on a fixed [0, 1] x axis.
 
-    Changing K moves bars and their class labels, both plain artists, so the frame (limits,
-    ticks) never changes and the update stays a cheap blit.
+    Each series is one PolyCollection (one draw call for all K bars) plus a hatched twin for the
+    bars flagged in ``update(hatched=...)``. Changing K moves bars and their class labels, both
+    plain artists, so the frame (limits, ticks) never changes and the update stays a cheap blit.
     """
 
-    def __init__(self, axes, series: dict, capacity: int, *, label_offset: float = -0.035):
+    def __init__(self, axes, series: dict, capacity: int, *, label_offset: float = -0.035, hatch: str = "////"):
+        from matplotlib.collections import PolyCollection
+        self.axes = axes
         axes.set_xlim(0, 1)
         axes.set_xticks([])
-        axes.xaxis.labelpad = 16  # room for the class labels drawn below the axes
-        self.series = {name: [axes.add_patch(Rectangle((0, 0), 0, 0, visible=False, **style)) for _ in range(capacity)]
-                       for name, style in series.items()}
+        axes.xaxis.labelpad = 18  # room for the class labels drawn below the axes
+        self.series = {}
+        self.hatched = {}
+        for name, style in series.items():
+            style = dict(style)
+            if style.pop("fill", True) is False:
+                style["facecolor"] = "none"
+            self.series[name] = axes.add_collection(PolyCollection([], **style))
+            twin = {**style, "hatch": hatch, "edgecolor": style.get("edgecolor", "white")}
+            self.hatched[name] = axes.add_collection(PolyCollection([], **twin))
         self.labels = [axes.text(0, label_offset, "", transform=axes.get_xaxis_transform(), ha="center", va="top",
-                                 fontsize=9, visible=False) for _ in range(capacity)]
+                                 fontsize=10, visible=False) for _ in range(capacity)]
         self.capacity = capacity
+        self.boxes: dict = {}
 
     @property
     def artists(self) -> list:
-        return [bar for bars in self.series.values() for bar in bars] + self.labels
+        return list(self.series.values()) + list(self.hatched.values()) + self.labels
 
     def centers(self, classes: int) -> np.ndarray:
         return (np.arange(classes) + 0.5) / classes
 
-    def update(self, values: dict, classes: int) -> None:
-        """``values[name]`` holds K bar heights (bars start at 0; negative heights go down)."""
+    def update(self, values: dict, classes: int, hatched: dict | None = None) -> None:
+        """``values[name]`` holds K bar heights (bars start at 0; negative heights go down);
+        ``hatched[name]`` (K booleans) draws those bars hatched through the whole panel, for a
+        value that is not finite and so has no height."""
         slot = 1.0 / classes
         width = 0.8 * slot / len(self.series)
-        for offset, (name, bars) in enumerate(self.series.items()):
+        hatched = hatched or {}
+        self.boxes = {}
+        for offset, name in enumerate(self.series):
             heights = values.get(name)
-            for index, bar in enumerate(bars):
-                visible = heights is not None and index < classes
-                bar.set_visible(visible)
-                if visible:
-                    bar.set_bounds(index * slot + 0.1 * slot + offset * width, 0.0, width, float(heights[index]))
+            plain, marked, boxes = [], [], []
+            if heights is not None:
+                flags = hatched.get(name, np.zeros(classes, bool))
+                for index in range(classes):
+                    left, height, bottom = index * slot + 0.1 * slot + offset * width, float(heights[index]), 0.0
+                    if flags[index]:  # not a number: a hatched bar through the whole panel
+                        bottom, height = self.axes.get_ylim()
+                    box = [(left, bottom), (left + width, bottom), (left + width, height), (left, height)]
+                    (marked if flags[index] else plain).append(box)
+                    boxes.append((left, width, height))
+            self.series[name].set_verts(plain)
+            self.hatched[name].set_verts(marked)
+            self.series[name].set_visible(bool(plain))
+            self.hatched[name].set_visible(bool(marked))
+            self.boxes[name] = boxes
         step = 1 if classes <= 10 else 2
         for index, label in enumerate(self.labels):
             label.set_visible(index < classes and index % step == 0)
             label.set_text(str(index))
             label.set_x((index + 0.5) * slot)
+
+
+def note_line(figure: matplotlib.figure.Figure, lines: int = 1, fontsize: float = 10.5):
+    """A text line across the top of ``figure``, above every axes (so a note never covers data).
+
+    Reserves the room in the constrained layout; returns the Text (empty) to fill in later.
+    """
+    height_points = figure.get_figheight() * 72
+    top = 1 - (lines * fontsize * 1.3 + 6) / height_points
+    figure.get_layout_engine().set(rect=(0, 0, 1, top))
+    return figure.text(0.006, 0.994, "", ha="left", va="top", fontsize=fontsize, color="#222222")
+
+
+# --- non-finite values, named ----------------------------------------------------------------------
+
+NONFINITE = ("+inf", "−inf", "NaN", "−NaN")
+NONFINITE_STYLE = {"+inf": dict(facecolor="#D55E00", hatch="////"), "−inf": dict(facecolor="#0072B2", hatch="\\\\\\\\"),
+                   "NaN": dict(facecolor="#999999", hatch="xx"), "−NaN": dict(facecolor="#555555", hatch="..")}
+
+
+def nonfinite_kinds(values) -> dict:
+    """Masks of +inf, −inf, NaN and NaN with its sign bit set (what torch returned, sign included)."""
+    values = np.asarray(values, dtype=float)
+    nan = np.isnan(values)
+    return {"+inf": np.isposinf(values), "−inf": np.isneginf(values), "NaN": nan & ~np.signbit(values),
+            "−NaN": nan & np.signbit(values)}
+
+
+def nonfinite_handles(kinds: Sequence[str] = NONFINITE) -> list:
+    """Legend patches naming each kind of non-finite value."""
+    from matplotlib.patches import Patch
+    return [Patch(edgecolor="white", label=kind, **NONFINITE_STYLE[kind]) for kind in kinds]
+
+
+class NonFiniteStrip:
+    """A strip axes under a panel, one row per curve, marking where each curve is +inf, −inf or NaN.
+
+    Rows are named on the y axis (static); each stretch is a hatched bar in its kind's colour with
+    its name written inside when it fits, so stretches never hide each other and labels never
+    collide. An empty row says: finite everywhere.
+    """
+
+    def __init__(self, axes, rows: dict, labels_per_row: int = 4):
+        from matplotlib.collections import PolyCollection
+        self.axes = axes
+        self.rows = list(rows)
+        axes.set_ylim(len(self.rows) - 0.5, -0.5)
+        axes.set_yticks(range(len(self.rows)), [rows[r] for r in self.rows])
+        axes.tick_params(axis="y", length=0)
+        axes.grid(False)
+        self.bars = {kind: axes.add_collection(PolyCollection([], edgecolor="white", linewidth=0.5, **style))
+                     for kind, style in NONFINITE_STYLE.items()}
+        self.labels = [axes.text(0, 0, "", ha="center", va="center", fontsize=10, fontweight="bold", color="white",
+                                 visible=False, clip_on=True, bbox=dict(edgecolor="none", pad=1.0))
+                       for _ in range(labels_per_row * len(self.rows))]
+        self.stretches: dict = {}
+        self._key = None
+
+    @property
+    def artists(self) -> list:
+        return list(self.bars.values()) + self.labels
+
+    def key(self):
+        """Changes exactly when what the strip shows changes (for LiveFigure's pixel cache)."""
+        return self._key
+
+    def update(self, x: np.ndarray, values: dict) -> None:
+        """``values[row]``: the curve's values at ``x``."""
+        polygons = {kind: [] for kind in NONFINITE}
+        placed = []
+        self.stretches = {}
+        for index, row in enumerate(self.rows):
+            for kind, mask in nonfinite_kinds(values[row]).items():
+                stretches = intervals(x, mask)
+                self.stretches[(row, kind)] = stretches
+                for low, high in stretches:
+                    polygons[kind].append([(low, index - 0.4), (high, index - 0.4), (high, index + 0.4), (low, index + 0.4)])
+                    placed.append(((low + high) / 2, index, high - low, kind))
+        self._key = hash((tuple(self.axes.get_xlim()),
+                          tuple((key, tuple(v)) for key, v in sorted(self.stretches.items()) if v)))
+        for kind, bars in self.bars.items():
+            bars.set_verts(polygons[kind])
+            bars.set_visible(bool(polygons[kind]))  # an empty collection still costs a draw
+        # a name inside its stretch when the stretch is wide enough for it (the legend names the rest)
+        low, high = self.axes.get_xlim()
+        axes_px = self.axes.get_window_extent().width or 1.0
+        pool = iter(self.labels)
+        for center, row, width, kind in placed:
+            if width / (high - low) * axes_px < 8 * len(kind) + 8:
+                continue
+            label = next(pool, None)
+            if label is None:
+                break
+            label.set_text(kind)
+            label.set_position((center, row))
+            label.set_color("black" if kind == "NaN" else "white")
+            label.get_bbox_patch().set_facecolor(NONFINITE_STYLE[kind]["facecolor"])
+            label.set_visible(True)
+        for label in pool:
+            label.set_visible(False)

@@ -1,18 +1,49 @@
-"""What every explorer shares: controls -> compute -> artists updated in place -> PNG in an Image.
+"""What every explorer shares: controls -> compute -> artists updated in place -> a frame in an Image.
 
-A subclass names its controls, builds its figure once, computes its data from the control values
-(vectorised torch) and moves its artists. Everything else is here: the update cycle, the message
-line that replaces a traceback, and the display bundle (live widget, PNG, stable text).
+A subclass names its controls, builds its figure once, computes its data from the setting values
+(vectorised torch) and moves its artists. Everything else is here: the update cycle, typed boxes
+paired with sliders, the message line that replaces a traceback, and the display bundle (live
+widget, a 2x PNG, stable text) for ipywidgets 8 and 7 alike.
+
+What is drawn is what was asked. A number typed into a box is drawn exactly, and the box is the
+slider's readout: a slider only lands on its step grid, so its value snaps (19 becomes 10^1.3 =
+19.95 on a log slider in the browser) and must never overwrite a typed value. A slider report
+within half a step of the drawn value is that snap, not a move, and is ignored. A rejected entry
+shows why, in the explorer's language, and the box goes back to the value drawn.
 """
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 
 import ipywidgets
+import traitlets
 
 from .. import i18n
+from .. import plots
 from ..plots import LiveFigure
+
+TEXT = {
+    "en": {
+        "invalid": "Not drawn: {reason} The figure still shows the last setting.",
+        "range_problem": "{name} must be {kind} from {low} to {high} ({why}); got {value}.",
+        "choice_problem": "{name} must be one of {options} ({why}); got {value}.",
+        "number": "a number", "whole": "a whole number",
+        "unexpected": "Could not draw this setting ({error}); the previous figure stays.",
+        "label_why": "a label is a target probability",
+        "dtype_why": "the floating-point types torch computes in",
+    },
+    "ko": {
+        "invalid": "그리지 않았습니다: {reason} 그림은 마지막 설정 그대로입니다.",
+        "range_problem": "{name} 값은 {low}부터 {high}까지의 {kind}여야 합니다({why}). 입력값: {value}",
+        "choice_problem": "{name} 값은 {options} 중 하나여야 합니다({why}). 입력값: {value}",
+        "number": "수", "whole": "정수",
+        "unexpected": "이 설정으로는 그릴 수 없습니다 ({error}). 이전 그림을 그대로 둡니다.",
+        "label_why": "레이블은 타깃 확률입니다",
+        "dtype_why": "torch가 계산하는 부동소수점 자료형",
+    },
+}
 
 
 def loss_and_gradient(fn, logits, *args, **kwargs):
@@ -23,8 +54,44 @@ def loss_and_gradient(fn, logits, *args, **kwargs):
     return loss.detach().double().numpy(), leaf.grad.double().numpy()
 
 
+def show_number(value) -> str:
+    """A number as a person reads it: 19, 0.1, 1e+30, NaN, −inf (with a real minus sign)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return repr(value)
+    if math.isnan(value):
+        return "NaN"
+    text = "inf" if math.isinf(value) and value > 0 else ("-inf" if math.isinf(value) else format(value, ".15g"))
+    return text.replace("-", "−")
+
+
+def box_text(value) -> str:
+    """What a typed box shows for ``value``: exact, short, parseable by Python's float()."""
+    return format(value, ".15g") if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
+
+
+def parse_number(text):
+    """The number a person typed ("19", " 1e30 ", "nan", "−3"), or the text itself if it is none."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return text
+    try:
+        return float(str(text).strip().replace("−", "-").replace(",", ""))
+    except ValueError:
+        return text
+
+
 class InputProblem(ValueError):
-    """A control value the explorer cannot draw; its message is shown in the widget."""
+    """A setting the explorer cannot draw; its message is shown in the widget."""
+
+
+class NumberBox(ipywidgets.Text):
+    """A box for a typed number. Holds text (so "nan" or "1e30" reaches Python and gets an answer
+    instead of being dropped by the browser); a number assigned from code is stored as its text."""
+
+    value = traitlets.Any("", help="the typed text").tag(sync=True)
+
+    @traitlets.validate("value")
+    def _as_text(self, proposal):
+        return box_text(proposal["value"])
 
 
 class Explorer:
@@ -32,24 +99,49 @@ class Explorer:
 
     name = "explorer"
     TEXT: dict = {"en": {}, "ko": {}}
+    # typed box -> the setting it sets (a slider's name, or the box's own for a box alone)
+    BOXES: dict = {}
+    # boxes left out of values() and describe(): each mirrors its slider there
+    MIRRORS: tuple = ()
 
     def __init__(self, lang: str | None = None):
         self.language = i18n.resolve(lang)
-        i18n.use_hangul_font()
+        plots.use_readable_defaults()
+        self._quiet = False
         self.controls = self.build_controls()
+        self._names = {id(control): name for name, control in self.controls.items()}
+        self._drawn = {setting: self._initial(setting) for setting in set(self.BOXES.values())}
         self.figure, dynamic = self.build_figure()
-        self.live = LiveFigure(self.figure, dynamic)
+        self.live = LiveFigure(self.figure, dynamic, groups=self.cached_groups())
         width = int(self.figure.get_figwidth() * self.figure.dpi)
-        self.image = ipywidgets.Image(format="png", layout=ipywidgets.Layout(width="100%", max_width=f"{width}px", margin="0"))
+        self.image = ipywidgets.Image(format=plots.frame_format(self.live.encoding),
+                                      layout=ipywidgets.Layout(width="100%", max_width=f"{width}px", margin="0"))
         self.message = ipywidgets.HTML(layout=ipywidgets.Layout(min_height="1.6em"))
-        controls = ipywidgets.HBox(list(self.controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
-        self.widget = ipywidgets.VBox([controls, self.message, self.image],
+        self.widget = ipywidgets.VBox([self._control_rows(), self.message, self.image],
                                       layout=ipywidgets.Layout(width="100%", max_width=f"{width + 20}px"))
         self.data = None
         self.last_error: Exception | None = None
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.refresh(frame_changed=True)
+
+    def _initial(self, setting):
+        control = self.controls[setting]
+        return parse_number(control.value) if isinstance(control, NumberBox) else control.value
+
+    def _control_rows(self):
+        # a slider and its box stay together when the row wraps
+        boxed = {slider: box for box, slider in self.BOXES.items() if slider != box}
+        items, taken = [], set()
+        for name, control in self.controls.items():
+            if name in taken:
+                continue
+            if name in boxed:
+                items.append(ipywidgets.HBox([control, self.controls[boxed[name]]]))
+                taken.add(boxed[name])
+            else:
+                items.append(control)
+        return ipywidgets.HBox(items, layout=ipywidgets.Layout(flex_flow="row wrap"))
 
     # --- for subclasses ---------------------------------------------------------------------------
     def build_controls(self) -> dict:
@@ -60,24 +152,144 @@ class Explorer:
         raise NotImplementedError
 
     def compute(self, **values) -> dict:
-        """Data for the current control values; raises :class:`InputProblem` for values it cannot draw."""
+        """Data for these setting values; raises :class:`InputProblem` for values it cannot draw."""
         raise NotImplementedError
 
     def draw(self, data: dict) -> bool:
         """Moves the artists to ``data``; returns True when limits or ticks changed (a full redraw)."""
         raise NotImplementedError
 
-    # --- the update cycle -------------------------------------------------------------------------
+    def cached_groups(self) -> list:
+        """Parts of the figure drawn alone in their axes whose pixels LiveFigure may cache."""
+        return []
+
+    def check(self, setting: str, value):
+        """``value`` for ``setting`` if it can be drawn, else an :class:`InputProblem` saying why.
+        Subclasses that take typed boxes override this (compute() uses it too)."""
+        return value
+
+    def on_setting(self, setting: str, value) -> None:
+        """Called when a typed or slid setting changed, before the redraw (e.g. to move a limit)."""
+
+    # --- strings ----------------------------------------------------------------------------------
     def t(self, key: str, **fields) -> str:
         """This explorer's string ``key`` in its language (falling back to the shared strings)."""
-        table = self.TEXT[self.language]
-        template = table[key] if key in table else i18n.SHARED[self.language][key]
-        return template.format(**fields) if fields else template
+        for table in (self.TEXT[self.language], TEXT[self.language], i18n.SHARED[self.language]):
+            if key in table:
+                template = table[key]
+                break
+        else:
+            raise KeyError(key)
+        text = template.format(**fields) if fields else template
+        return i18n.josa(text) if self.language == "ko" else text
 
+    def label_of(self, setting: str) -> str:
+        control = self.controls.get(setting)
+        return (control.description if control is not None else "") or setting
+
+    def in_range(self, setting: str, value, low: float, high: float, why: str, integer: bool = False):
+        """``value`` as a float (or int) inside [low, high], else an InputProblem naming the range and why."""
+        number = parse_number(value)
+        ok = (isinstance(number, (int, float)) and not isinstance(number, bool) and math.isfinite(number)
+              and low <= number <= high and (not integer or float(number).is_integer()))
+        if not ok:
+            raise InputProblem(self.t("range_problem", name=self.label_of(setting), kind=self.t("whole" if integer else "number"),
+                                      low=show_number(low), high=show_number(high), why=why,
+                                      value=show_number(number)))
+        return int(number) if integer else float(number)
+
+    def one_of(self, setting: str, value, options, why: str):
+        if isinstance(value, str) and value in options:
+            return value
+        raise InputProblem(self.t("choice_problem", name=self.label_of(setting), options=", ".join(map(str, options)),
+                                  why=why, value=show_number(value)))
+
+    def check_label(self, value) -> float:
+        return self.in_range("label", value, 0.0, 1.0, self.t("label_why"))
+
+    def check_dtype(self, value, dtypes) -> str:
+        return self.one_of("dtype", value, list(dtypes), self.t("dtype_why"))
+
+    # --- the update cycle -------------------------------------------------------------------------
     def values(self) -> dict:
-        return {name: control.value for name, control in self.controls.items()}
+        """The setting drawn for every control: a typed box's number, a slider's value or the
+        exact value typed into its box."""
+        result = {}
+        for name, control in self.controls.items():
+            if name in self.MIRRORS:
+                continue
+            setting = self.BOXES.get(name, name)
+            result[name] = self._drawn[setting] if setting in self._drawn else control.value
+        return result
 
-    def _on_change(self, _change) -> None:
+    @contextlib.contextmanager
+    def _quietly(self):
+        self._quiet, before = True, self._quiet
+        try:
+            yield
+        finally:
+            self._quiet = before
+
+    def _set_quietly(self, name: str, value) -> None:
+        with self._quietly():
+            self.controls[name].value = value
+
+    def _box_for(self, setting: str) -> str | None:
+        return next((box for box, target in self.BOXES.items() if target == setting and box != setting), None)
+
+    def _is_snap(self, control, new, drawn) -> bool:
+        """True when a slider's report is its step grid's nearest point to the drawn value."""
+        if not isinstance(new, (int, float)) or not isinstance(drawn, (int, float)) or not math.isfinite(drawn):
+            return False
+        step = getattr(control, "step", None) or 0
+        if type(control).__name__ == "FloatLogSlider":
+            if new <= 0 or drawn <= 0:
+                return False
+            return abs(math.log(new / drawn, control.base)) <= step / 2 + 1e-9
+        return abs(new - drawn) <= step / 2 + 1e-12 and new != drawn
+
+    def _on_change(self, change) -> None:
+        if self._quiet:
+            return
+        name = self._names.get(id(change.owner))
+        if name in self.BOXES:
+            self._typed(name, change.new)
+        elif name in self._drawn:
+            self._slid(name, change.owner, change.new)
+        else:
+            self.refresh()
+
+    def _typed(self, box: str, text) -> None:
+        setting = self.BOXES[box]
+        try:
+            value = self.check(setting, parse_number(text))
+        except InputProblem as problem:
+            self._show(self.t("invalid", reason=problem))
+            self._set_quietly(box, box_text(self._drawn[setting]))  # the box shows what is drawn
+            return
+        self._drawn[setting] = value
+        self._set_quietly(box, box_text(value))
+        if setting != box:
+            self._set_quietly(setting, value)
+        self.on_setting(setting, value)
+        self.refresh()
+
+    def _slid(self, setting: str, control, new) -> None:
+        drawn = self._drawn[setting]
+        if self._is_snap(control, new, drawn):
+            return  # the browser's slider moved to its grid point nearest to a typed value
+        if type(control).__name__ == "FloatLogSlider" and isinstance(new, float) and new > 0:
+            new = float(f"{new:.4g}")  # 10^1.35 is shown and drawn as 22.39, both places
+        try:
+            value = self.check(setting, new)
+        except InputProblem as problem:
+            self._show(self.t("invalid", reason=problem))
+            return
+        self._drawn[setting] = value
+        box = self._box_for(setting)
+        if box is not None:
+            self._set_quietly(box, box_text(value))
+        self.on_setting(setting, value)
         self.refresh()
 
     def refresh(self, frame_changed: bool = False) -> bool:
@@ -101,29 +313,30 @@ class Explorer:
 
     def _show(self, text: str) -> None:
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        # #b00020 on white: 7.2:1 contrast; the widget area stays white in a dark theme too
         self.message.value = f'<span style="color:#b00020;font-weight:bold">⚠ {escaped}</span>'
-
-    def number(self, name: str, value, low: float, high: float) -> float:
-        """A typed number that must be finite and inside [low, high], else an InputProblem."""
-        label = self.controls[name].description or name
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
-            raise InputProblem(self.t("not_finite", name=label, value=value))
-        if not low <= value <= high:
-            raise InputProblem(self.t("out_of_range", name=label, low=low, high=high, value=value))
-        return float(value)
 
     # --- display -------------------------------------------------------------------------------
     def describe(self) -> str:
         settings = ", ".join(f"{name}={value!r}" for name, value in self.values().items())
         return f"{self.name}({settings})"
 
+    def _widget_view(self) -> dict:
+        view = getattr(self.widget, "_repr_mimebundle_", None)
+        if view is not None:  # ipywidgets 8
+            return dict(view())
+        # ipywidgets 7 displays through _ipython_display_; its view is this one mimetype
+        return {"application/vnd.jupyter.widget-view+json": {
+            "version_major": 2, "version_minor": 0, "model_id": self.widget.model_id}}
+
     def _repr_mimebundle_(self, **kwargs):
-        # The live widget for JupyterLab, the current PNG for GitHub and static HTML, and a short
-        # stable text (no memory address) that nbval compares.
-        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        # The live widget for JupyterLab, a PNG at twice the pixel density (shown at the live
+        # frame's size) for GitHub and static HTML, and a short stable text that nbval compares.
+        bundle = self._widget_view()
+        png, size = self.live.snapshot()
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
         bundle["text/plain"] = self.describe()
-        return bundle
+        return bundle, {"image/png": size}
 
 
 # --- control factories: one look for every explorer ---------------------------------------------
@@ -132,19 +345,19 @@ STYLE = {"description_width": "initial"}
 
 
 def slider(description, low, high, step, value, **kwargs):
+    """A slider without its own readout: the number box next to it is the readout."""
     return ipywidgets.FloatSlider(value=value, min=low, max=high, step=step, description=description,
-                                  continuous_update=True, style=STYLE, readout_format=".2f", **kwargs)
+                                  continuous_update=True, style=STYLE, readout=False, **kwargs)
 
 
 def int_slider(description, low, high, value):
     return ipywidgets.IntSlider(value=value, min=low, max=high, description=description,
-                                continuous_update=True, style=STYLE)
+                                continuous_update=True, style=STYLE, readout=False)
 
 
 def log_slider(description, low_exponent, high_exponent, value, step=0.05):
     return ipywidgets.FloatLogSlider(value=value, base=10, min=low_exponent, max=high_exponent, step=step,
-                                     description=description, continuous_update=True, style=STYLE,
-                                     readout_format=".3g")
+                                     description=description, continuous_update=True, style=STYLE, readout=False)
 
 
 def choice(description, options, value):
@@ -156,6 +369,7 @@ def dropdown(description, options, value):
                                layout=ipywidgets.Layout(width="max-content"))
 
 
-def number_box(description, value):
-    return ipywidgets.FloatText(value=value, description=description, style=STYLE,
-                                layout=ipywidgets.Layout(width="14em"))
+def number_box(description, value, width="7em"):
+    """A typed number (Enter or leaving the box applies it)."""
+    return NumberBox(value=box_text(value), description=description, style=STYLE, continuous_update=False,
+                     layout=ipywidgets.Layout(width=width if not description else "14em"))

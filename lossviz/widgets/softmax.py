@@ -3,23 +3,25 @@
 K logits spread evenly over [-s, s] (K = 3, s = 1000 is [1000, 0, -1000]). Three panels: the
 log-probability of each class both ways (the naive one turns into -inf), the loss of the chosen
 target against the spread (the naive one turns inf, then NaN in its gradient), and the gradient
-per class, softmax(z) - onehot, which the naive form loses to NaN.
+per class, softmax(z) - onehot, which the naive form loses to NaN. A bar whose naive value is not
+finite is hatched and named by a vertical label that fits its slot at every K.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
-
-from .. import naive, stable
 from matplotlib.patches import Patch
 
-from ..plots import PALETTE, ClassBars, SpanPool, intervals, new_figure
-from ._explorer import Explorer, InputProblem, dropdown, int_slider, log_slider, loss_and_gradient
+from .. import naive, stable
+from ..plots import (NONFINITE_STYLE, PALETTE, ClassBars, SpanPool, intervals, new_figure, nonfinite_kinds, note_line, symlog)
+from ._explorer import Explorer, InputProblem, dropdown, int_slider, log_slider, loss_and_gradient, number_box
 from .overflow import DTYPES
 
 MAX_CLASSES = 10
 SPREADS = np.logspace(-1, 4, 241)
+SPREAD_RANGE = (0.1, 1e4)
 BOTTOM = -1e5  # where a -inf log-probability is drawn on the symlog axis
+BAND_HEIGHTS = {"+inf": 0.97, "−inf": 0.89, "NaN": 0.81, "−NaN": 0.73}
 
 
 def _logits(spread, classes, dtype):
@@ -27,61 +29,93 @@ def _logits(spread, classes, dtype):
     return (torch.as_tensor(spread, dtype=torch.float64).reshape(-1, 1) * base).to(dtype)
 
 
+def _name(value) -> str:
+    """How a non-finite value is named on its bar ('' for a finite one)."""
+    if np.isnan(value):
+        return "−NaN" if np.signbit(value) else "NaN"
+    if np.isinf(value):
+        return "−inf" if value < 0 else "+inf"  # rotated, ∞ would read as 8
+    return ""
+
+
 class SoftmaxExplorer(Explorer):
     name = "softmax_explorer"
+    BOXES = {"classes_text": "classes", "spread_text": "spread", "target_text": "target"}
+    MIRRORS = ("classes_text", "spread_text", "target_text")
     TEXT = {
         "en": {"classes": "classes K", "spread": "spread s", "target": "target class", "dtype": "dtype",
-               "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "log-probability",
+               "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "log-probability (symlog)",
                "title_log_p": "log p per class", "title_loss": "Loss vs spread s", "title_grad": "Gradient softmax − onehot",
-               "spread_axis": "spread s (logits from −s to s)", "grad_axis": "dL/dz", "minus_inf": "−∞",
-               "inf": "inf", "nan": "NaN"},
+               "spread_axis": "spread s (logits from −s to s)", "grad_axis": "dL/dz", "hatched": "hatched: not finite", "band": "loss {kind}",
+               "note": "z = {first} … {last} ({dtype}), target {target}: log(softmax(z)) is not finite for {bad} of {K} "
+                       "classes; shaded: where its loss is ±inf or NaN",
+               "classes_why": "a softmax needs two classes; the figure has room for 10",
+               "spread_why": "the range of the spread axis", "target_why": "K = {K} classes, numbered from 0"},
         "ko": {"classes": "클래스 수 K", "spread": "간격 s", "target": "정답 클래스", "dtype": "자료형",
-               "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "로그 확률",
-               "title_log_p": "클래스별 log p", "title_loss": "간격 s에 따른 손실", "title_grad": "그래디언트 softmax − 원-핫",
-               "spread_axis": "간격 s (로짓은 −s부터 s까지)", "grad_axis": "dL/dz", "minus_inf": "−∞",
-               "inf": "inf", "nan": "NaN"},
+               "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "로그 확률 (symlog)",
+               "title_log_p": "클래스별 log p", "title_loss": "간격 s에 따른 손실", "title_grad": "그래디언트 소프트맥스 − 원-핫",
+               "spread_axis": "간격 s (로짓은 −s부터 s까지)", "grad_axis": "dL/dz", "hatched": "빗금: 유한하지 않은 값", "band": "손실 {kind}",
+               "note": "z = {first} … {last} ({dtype}), 정답 {target}: 클래스 {K}개 중 {bad}개에서 log(softmax(z))가 "
+                       "유한하지 않습니다. 색칠한 곳: 그 손실이 ±inf나 NaN인 구간",
+               "classes_why": "소프트맥스에는 클래스가 둘 이상 필요하고, 그림에는 10개까지 들어갑니다",
+               "spread_why": "간격 축의 범위", "target_why": "클래스는 K = {K}개이고 0부터 셉니다"},
     }
 
     def build_controls(self):
         return {"classes": int_slider(self.t("classes"), 2, MAX_CLASSES, 3),
+                "classes_text": number_box("", 3, width="4em"),
                 "spread": log_slider(self.t("spread"), -1, 4, 1000.0),
+                "spread_text": number_box("", 1000.0),
                 "target": int_slider(self.t("target"), 0, 2, 1),
+                "target_text": number_box("", 1, width="4em"),
                 "dtype": dropdown(self.t("dtype"), list(DTYPES), "float32")}
 
-    def _on_change(self, change):
-        if change.owner is self.controls["classes"]:
-            target = self.controls["target"]
-            with target.hold_trait_notifications():
-                self._adjusting = True
-                target.max = change.new - 1  # may clamp the target's value: one refresh below covers it
-                self._adjusting = False
-        if not getattr(self, "_adjusting", False):
-            self.refresh()
+    def check(self, setting, value, classes=None):
+        if setting == "classes":
+            return self.in_range(setting, value, 2, MAX_CLASSES, self.t("classes_why"), integer=True)
+        if setting == "spread":
+            return self.in_range(setting, value, *SPREAD_RANGE, self.t("spread_why"))
+        if setting == "target":
+            classes = self._drawn["classes"] if classes is None else classes
+            return self.in_range(setting, value, 0, classes - 1, self.t("target_why", K=classes), integer=True)
+        return value
+
+    def on_setting(self, setting, value):
+        if setting != "classes":
+            return
+        target = self.controls["target"]
+        with self._quietly(), target.hold_trait_notifications():
+            target.max = value - 1
+        if self._drawn["target"] > value - 1:  # the largest class left, in both places
+            self._drawn["target"] = value - 1
+            self._set_quietly("target", value - 1)
+            self._set_quietly("target_text", str(value - 1))
 
     def build_figure(self):
-        figure, (log_axes, loss_axes, grad_axes) = new_figure(ncols=3, height=3.6)
-        series = {"naive": dict(facecolor=PALETTE["textbook"], edgecolor="white", linewidth=0),
-                  "stable": dict(color=PALETTE["stable"])}
+        figure, (log_axes, loss_axes, grad_axes) = new_figure(ncols=3, height=4.1)
+        self.note = note_line(figure)
+        series = {"naive": dict(facecolor=PALETTE["textbook"], edgecolor="white", linewidth=0.5),
+                  "stable": dict(facecolor=PALETTE["stable"], edgecolor="white", linewidth=0.5)}
         self.log_bars = ClassBars(log_axes, series, MAX_CLASSES)
         self.grad_bars = ClassBars(grad_axes, series, MAX_CLASSES)
-        # where the naive form gives -inf or NaN, a bar cannot say it: a word above it does
-        boxed = dict(facecolor=PALETTE["textbook"], edgecolor="none", pad=1.5)
-        self.marks = {name: [axes.text(0, 0, "", ha="center", va="center", fontsize=9, fontweight="bold",
-                                       color=color, bbox=box, visible=False) for _ in range(MAX_CLASSES)]
-                      for name, axes, color, box in (("log", log_axes, "white", boxed),
-                                                     ("grad", grad_axes, PALETTE["textbook"], None))}
+        # where the naive form gives −∞ or NaN a bar cannot say it: a vertical word in its slot does
+        self.marks = {name: [axes.text(0, 0, "", ha="center", va="center", rotation=90, fontsize=10,
+                                       fontweight="bold", color="black", visible=False, clip_on=True)
+                             for _ in range(MAX_CLASSES)]
+                      for name, axes in (("log", log_axes), ("grad", grad_axes))}
         log_axes.set_ylim(BOTTOM * 1.5, 1.0)
-        log_axes.set_yscale("symlog", linthresh=1.0)
+        symlog(log_axes, linthresh=1.0)
         log_axes.set_ylabel(self.t("log_p"))
         log_axes.set_title(self.t("title_log_p"))
-        self.loss_lines = {"naive": loss_axes.plot([], [], color=PALETTE["textbook"], linewidth=2.5)[0],
-                           "stable": loss_axes.plot([], [], color=PALETTE["stable"], linewidth=1.5)[0]}
+        self.loss_lines = {"naive": loss_axes.plot([], [], color=PALETTE["textbook"], linewidth=2.8, linestyle=":")[0],
+                           "stable": loss_axes.plot([], [], color=PALETTE["stable"], linewidth=1.8)[0]}
         self.loss_marker = loss_axes.plot([], [], "o", color="black", markersize=6)[0]
-        self.loss_shading = {"inf": SpanPool(loss_axes, PALETTE["inf"]), "nan": SpanPool(loss_axes, PALETTE["nan"])}
+        self.loss_shading = {kind: SpanPool(loss_axes, NONFINITE_STYLE[kind]["facecolor"], alpha=0.25,
+                                            label_height=BAND_HEIGHTS[kind]) for kind in BAND_HEIGHTS}
         loss_axes.set_xlim(SPREADS[0], SPREADS[-1])  # limits before scales: no autoscale of empty data
         loss_axes.set_ylim(0, 1e5)
         loss_axes.set_xscale("log")
-        loss_axes.set_yscale("symlog", linthresh=1.0)
+        symlog(loss_axes, linthresh=1.0)
         loss_axes.set_xlabel(self.t("spread_axis"))
         loss_axes.set_ylabel(self.t("loss"))
         loss_axes.set_title(self.t("title_loss"))
@@ -93,18 +127,23 @@ class SoftmaxExplorer(Explorer):
             axes.set_xlabel(self.t("class"))
         for axes in (log_axes, loss_axes, grad_axes):
             axes.grid(alpha=0.3)
-        handles = [Patch(color=PALETTE["textbook"], label=self.t("naive")), Patch(color=PALETTE["stable"], label=self.t("stable"))]
-        figure.legend(handles=handles, loc="outside lower center", ncols=2, fontsize=9, frameon=False)
+        handles = [Patch(facecolor=PALETTE["textbook"], label=self.t("naive")),
+                   Patch(facecolor=PALETTE["stable"], label=self.t("stable")),
+                   Patch(facecolor=PALETTE["textbook"], hatch="////", edgecolor="white", label=self.t("hatched"))]
+        handles += [Patch(facecolor=NONFINITE_STYLE[kind]["facecolor"], alpha=0.25, label=self.t("band", kind=kind))
+                    for kind in ("+inf", "NaN")]
+        figure.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
         dynamic = self.log_bars.artists + self.grad_bars.artists + [t for marks in self.marks.values() for t in marks]
-        dynamic += list(self.loss_lines.values()) + [self.loss_marker]
+        dynamic += list(self.loss_lines.values()) + [self.loss_marker, self.note]
         dynamic += [a for pool in self.loss_shading.values() for a in pool.artists]
         return figure, dynamic
 
-    def compute(self, classes, spread, target, dtype):
+    def compute(self, classes, spread, target, dtype, **_mirrors):
+        classes = self.check("classes", classes)
+        spread = self.check("spread", spread)
+        target = self.check("target", target, classes=classes)
+        dtype = self.check_dtype(dtype, DTYPES)
         kind = DTYPES[dtype]
-        spread = self.number("spread", spread, 1e-3, 1e6)
-        if not 0 <= target < classes:
-            raise InputProblem(f"target {target} ≥ K = {classes}")
         z = _logits(spread, classes, kind)
         label = torch.tensor([target])
         naive_loss, naive_grad = loss_and_gradient(naive.cross_entropy, z, label, reduction="none")
@@ -114,36 +153,40 @@ class SoftmaxExplorer(Explorer):
         with torch.no_grad():
             curve = {"naive": naive.cross_entropy(curve_z, labels, reduction="none").double().numpy(),
                      "stable": stable.cross_entropy(curve_z, labels, reduction="none").double().numpy()}
-        return {"classes": classes, "spread": spread, "target": target,
+        return {"classes": classes, "spread": spread, "target": target, "dtype": dtype,
+                "z": z[0].double().numpy(),
                 "log_p": {"naive": torch.log(torch.softmax(z[0], 0)).double().numpy(),
                           "stable": torch.log_softmax(z[0], 0).double().numpy()},
                 "loss": {"naive": naive_loss[0], "stable": stable_loss[0]},
                 "grad": {"naive": naive_grad[0], "stable": stable_grad[0]},
-                "curve": curve}
+                "curve": curve,
+                "nonfinite": {key: nonfinite_kinds(values) for key, values in curve.items()}}
 
     def draw(self, data):
         classes = data["classes"]
-        log_p = {key: np.where(np.isneginf(v), BOTTOM, np.nan_to_num(v, nan=0.0)) for key, v in data["log_p"].items()}
-        grad = {key: np.nan_to_num(v, nan=0.0) for key, v in data["grad"].items()}
-        self.log_bars.update(log_p, classes)
-        self.grad_bars.update(grad, classes)
-        for name, bars, raw, height in (("log", self.log_bars, data["log_p"]["naive"], BOTTOM / 30),
-                                        ("grad", self.grad_bars, data["grad"]["naive"], 0.08)):
+        raw = {"log": data["log_p"], "grad": data["grad"]}
+        log_p = {key: np.where(np.isneginf(v), BOTTOM, np.nan_to_num(v, nan=0.0, posinf=0.0))
+                 for key, v in data["log_p"].items()}
+        grad = {key: np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) for key, v in data["grad"].items()}
+        for name, bars, heights, where in (("log", self.log_bars, log_p, BOTTOM / 30), ("grad", self.grad_bars, grad, 0.0)):
+            hatched = {key: ~np.isfinite(v) for key, v in raw[name].items()}
+            bars.update(heights, classes, hatched)
+            names = [_name(v) for v in raw[name]["naive"]]
             for index, mark in enumerate(self.marks[name]):
-                value = raw[index] if index < classes else 0.0
-                text = self.t("minus_inf") if np.isneginf(value) else (self.t("nan") if np.isnan(value) else "")
+                text = names[index] if index < classes else ""
                 mark.set_visible(bool(text))
                 if text:
-                    bar = bars.series["naive"][index]
+                    left, width, _ = bars.boxes["naive"][index]
                     mark.set_text(text)
-                    mark.set_position((bar.get_x() + bar.get_width() / 2, height))
-            for index, bar in enumerate(bars.series["naive"]):
-                bar.set_hatch("//" if index < classes and not np.isfinite(raw[index]) else None)
+                    mark.set_position((left + width / 2, where))
         for key, line in self.loss_lines.items():
             values = data["curve"][key]
             line.set_data(SPREADS, np.where(np.isfinite(values), values, np.nan))
         self.loss_marker.set_data([data["spread"]], [data["loss"]["stable"]])
-        naive_curve = data["curve"]["naive"]
-        self.loss_shading["inf"].update(intervals(SPREADS, np.isinf(naive_curve)), self.t("inf"))
-        self.loss_shading["nan"].update(intervals(SPREADS, np.isnan(naive_curve)), self.t("nan"))
+        for kind, pool in self.loss_shading.items():
+            pool.update(intervals(SPREADS, data["nonfinite"]["naive"][kind]), kind)
+        bad = int((~np.isfinite(data["log_p"]["naive"])).sum())
+        z = data["z"]
+        self.note.set_text(self.t("note", first=f"{z[0]:g}", last=f"{z[-1]:g}", dtype=data["dtype"], target=data["target"],
+                                  bad=bad, K=classes).replace("-", "−"))
         return False
