@@ -168,3 +168,12 @@ def test_pos_weight_wrong_type_is_invalid(answer):
 def test_pos_weight_korean(korean):
     assert "뒤집혔" in check.ce_pos_weight_for(lambda t: 1 / reference_pos_weight(t)).message
     assert "정답" in check.ce_pos_weight_for(reference_pos_weight).message
+
+
+def test_korean_particles_fit_the_filled_in_signature_and_values(korean):
+    # "f(z)" ends in a vowel when read (에프 제트), so it takes 를 and 는; a particle is never left in both forms
+    assert "함수 f(z)를 넣어야" in check.ce_log_softmax(3).message
+    assert "f(z)는 텐서를" in check.ce_log_softmax(lambda z: [1.0]).message
+    message = check.ce_pos_weight_for(lambda t: torch.ones(t.shape[1])).message
+    assert "(가)" not in message and "pos_weight가 [" in message, message
+    assert "1.0]이 나옵니다" in message, message  # 1.0 ends in 0, read 영: a final consonant takes 이

@@ -114,3 +114,9 @@ def test_feedback_is_korean(korean, name, wrong):
     for answer in (None, wrong, EXERCISES[name]):
         message = getattr(check, name)(answer).message
         assert any("\uac00" <= ch <= "\ud7a3" for ch in message), message
+
+
+def test_korean_particle_after_the_blog_target(korean):
+    message = check.smoothing_equivalent_epsilon(0.25).message
+    # the target ends in 0.05 (오, a vowel), so it takes 와, not 과 or the unresolved 과(와)
+    assert "0.05]와 같습니다" in message, message

@@ -1,4 +1,6 @@
 """The exercise checks of 07_reduction_and_masking: reference solutions pass, typical mistakes get a hint."""
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -110,3 +112,13 @@ def test_feedback_is_korean(korean):
     assert "weight= 없이" in check.reduction_class_weight_divisor(5).message
     assert "1번 차원" in check.reduction_token_mean(lambda logits, target: F.cross_entropy(logits, target)).message
     assert "마스크가 모두 0" in check.reduction_safe_masked_mean(lambda loss, mask: (loss * mask).sum() / mask.sum()).message
+
+
+def test_korean_particle_after_the_expected_mean(korean):
+    message = check.reduction_safe_masked_mean(lambda loss, mask: 2 * (loss * mask).sum() / mask.sum()).message
+    expected = re.search(r"= ([0-9.]+)(이|가) 나와야", message)
+    assert expected is not None, message
+    # how the last digit is read: 영 일 이 삼 사 오 육 칠 팔 구; a final consonant takes 이, a vowel 가
+    consonant = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False, "6": True, "7": True,
+                 "8": True, "9": False}
+    assert expected.group(2) == ("이" if consonant[expected.group(1)[-1]] else "가"), message

@@ -10,12 +10,12 @@ from ._feedback import correct, exercise, incorrect, invalid, say
 def _function_result(function, *arguments, signature: str):
     """``function(*arguments)`` as a detached tensor, or an invalid Feedback saying what is wrong."""
     if not callable(function):
-        return invalid("Expected a function {signature}, got {kind}.", "함수 {signature}를 넣어야 합니다. 입력: {kind}",
+        return invalid("Expected a function {signature}, got {kind}.", "함수 {signature}을(를) 넣어야 합니다. 입력: {kind}",
                        signature=signature, kind=type(function).__name__)
     with torch.no_grad():
         result = function(*(a.clone() for a in arguments))
     if not isinstance(result, torch.Tensor):
-        return invalid("{signature} must return a tensor, got {kind}.", "{signature}는 텐서를 돌려줘야 합니다. 반환값: {kind}",
+        return invalid("{signature} must return a tensor, got {kind}.", "{signature}은(는) 텐서를 돌려줘야 합니다. 반환값: {kind}",
                        signature=signature, kind=type(result).__name__)
     return result.detach()
 
@@ -38,7 +38,7 @@ def ce_log_softmax(answer):
                 raise
             return invalid("Your function raised: {error}. The row maximum and the row sum have shape (N,) and do not "
                            "line up with z of shape (N, C): keep the class dimension with keepdim=True.",
-                           "함수를 실행하다가 오류가 났습니다: {error}. 행의 최댓값과 행의 합은 모양이 (N,)이라 (N, C) "
+                           "함수를 실행하다가 RuntimeError가 발생했습니다: {error}. 행의 최댓값과 행의 합은 모양이 (N,)이라 (N, C) "
                            "모양의 z와 맞지 않습니다. keepdim=True로 클래스 차원을 남겨 두세요.", error=error)
         if not isinstance(result, torch.Tensor):
             return result
@@ -136,7 +136,7 @@ def ce_pos_weight_for(answer):
                     " 레이블 방향으로 합했습니다. 샘플 방향(dim=0)으로 합하세요.")
                 if result.shape == (targets.shape[0],) else "")
         return invalid("f(targets) must return one weight per label, shape {expected}, got {shape}.{hint}",
-                       "f(targets)는 레이블마다 가중치 하나, 모양 {expected}를 돌려줘야 합니다. 반환된 모양: {shape}.{hint}",
+                       "f(targets)는 레이블마다 가중치 하나, 모양 {expected}을(를) 돌려줘야 합니다. 반환된 모양: {shape}.{hint}",
                        expected=tuple(expected.shape), shape=tuple(result.shape), hint=hint)
     result = result.double()
     expected = expected.double()
@@ -153,6 +153,6 @@ def ce_pos_weight_for(answer):
                          "그것은 N / 양성 수입니다. 음성 수 N - 양성 수를 양성 수로 나누세요.")
     return incorrect("For these targets pos_weight should be {values}, you return {got}: count the positives of each "
                      "label with targets.sum(dim=0).",
-                     "이 타깃이라면 pos_weight는 {values}여야 하는데 {got}이(가) 나옵니다. 레이블별 양성 수는 "
+                     "이 타깃이라면 pos_weight가 {values}이(가) 되어야 하는데 {got}이(가) 나옵니다. 레이블별 양성 수는 "
                      "targets.sum(dim=0)으로 셉니다.",
                      values=[round(v, 3) for v in expected.tolist()], got=[round(v, 3) for v in result.tolist()])

@@ -64,7 +64,7 @@ def smoothing_equivalent_epsilon(answer):
         if feedback.passed:
             same = torch.allclose(smoothed_targets(torch.tensor([0]), classes, as_number(answer)), blog)
             return correct("Correct: label_smoothing = {value:.4g} gives the blog's target {target} (same: {same}).",
-                           "정답입니다: label_smoothing = {value:.4g}이면 블로그의 타깃 {target}과 같습니다 (같은가: {same}).",
+                           "정답입니다: label_smoothing = {value:.4g}이면 블로그의 타깃 {target}과(와) 같습니다 (같은가: {same}).",
                            value=expected, target=[round(v, 4) for v in blog[0].tolist()], same=same)
         return feedback
     value = as_number(answer)

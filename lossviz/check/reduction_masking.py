@@ -120,7 +120,7 @@ def reduction_safe_masked_mean(answer):
                              "나누세요.")
         return incorrect("With some positions kept, got {value:.6g}, expected (loss * mask).sum() / mask.sum() = "
                          "{expected:.6g}.", "일부 위치가 남아 있을 때 {value:.6g}이(가) 나왔는데, "
-                         "(loss * mask).sum() / mask.sum() = {expected:.6g}이어야 합니다.",
+                         "(loss * mask).sum() / mask.sum() = {expected:.6g}이(가) 나와야 합니다.",
                          value=result.item(), expected=expected.item())
     empty = torch.zeros_like(mask)
     loss.grad = None
