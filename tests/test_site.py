@@ -5,7 +5,9 @@ Builds the site once into a temporary folder from LOSSVIZ_NOTEBOOKS (default: no
 
 from __future__ import annotations
 
+import base64
 import importlib.util
+import io
 import os
 import re
 from html.parser import HTMLParser
@@ -206,3 +208,166 @@ def test_math_is_rendered_as_mathml(site, nb_path):
     rendered = re.sub(r"<div class=\"jp-InputArea.*?</div>\s*</div>\s*</div>", "", rendered, flags=re.S)
     leftovers = [m.group(0) for m in TEX_COMMAND.finditer(re.sub(r"<[^>]+>", " ", rendered))]
     assert not leftovers, f"{lang}/{stem}.html shows raw TeX: {leftovers[:5]}"
+
+
+# --- the site's own Hangul font --------------------------------------------------------------------
+
+FONT_FAMILY = "lossviz Hangul"
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7af\ud7b0-\ud7ff]")
+
+
+def test_site_ships_a_hangul_font_for_every_hangul_character(site):
+    """site/fonts/hangul.woff holds every Hangul character of every page; hangul.css carries it."""
+    from fontTools.ttLib import TTFont
+
+    fonts = site / "fonts"
+    font_files = sorted(fonts.glob("hangul.woff")) + sorted(fonts.glob("hangul.ttf"))
+    assert len(font_files) == 1, f"expected one font file in {fonts}, found {font_files}"
+    font = font_files[0]
+    covered = set(TTFont(font).getBestCmap())
+    used = {c for page in site.rglob("*.html") for c in HANGUL.findall(page.read_text(encoding="utf-8"))}
+    assert used, "no Hangul on any page: is the Korean half of the site missing?"
+    missing = sorted(c for c in used if ord(c) not in covered)
+    assert not missing, f"{len(missing)} Hangul characters the font lacks: {''.join(missing[:20])}"
+
+    css = (fonts / "hangul.css").read_text(encoding="utf-8")
+    assert f'font-family: "{FONT_FAMILY}"' in css and "unicode-range:" in css
+    embedded = re.search(r'url\("data:font/(?:woff|ttf);base64,([A-Za-z0-9+/=]+)"\)', css)
+    assert embedded, "hangul.css does not embed the font (a page opened from disk may not load font files)"
+    assert base64.b64decode(embedded.group(1)) == font.read_bytes(), "hangul.css embeds another font"
+    assert f'url("{font.name}")' in css
+    assert "Open Font License" in (fonts / "NOTICE.txt").read_text(encoding="utf-8")
+
+
+def _font_stylesheet(page_path: Path, page: Page) -> Path | None:
+    for href in page.stylesheets:
+        target = link_target(page_path, href)
+        if target is not None and target.name == "hangul.css":
+            return target
+    return None
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOK_PATHS, ids=ids(NOTEBOOK_PATHS))
+def test_page_uses_the_hangul_font(site, nb_path):
+    lang, stem = nb_path.parent.name, nb_path.stem
+    page_path = site / lang / f"{stem}.html"
+    text, page = read_page(page_path)
+    sheet = _font_stylesheet(page_path, page)
+    assert sheet is not None and sheet.is_file(), f"{lang}/{stem}.html does not link fonts/hangul.css"
+    for variable in ("--jp-content-font-family", "--jp-code-font-family"):
+        assert re.search(rf'{variable}:\s*"{FONT_FAMILY}"', text), (
+            f"{lang}/{stem}.html: {variable} does not start with \"{FONT_FAMILY}\"")
+
+
+def test_index_pages_use_the_hangul_font(site):
+    for index_path in [site / "index.html"] + [site / lang / "index.html" for lang in LANGS]:
+        text, page = read_page(index_path)
+        sheet = _font_stylesheet(index_path, page)
+        assert sheet is not None and sheet.is_file(), f"{index_path} does not link fonts/hangul.css"
+        assert f'font-family: "{FONT_FAMILY}"' in text
+
+
+# --- predict-first answers: <details> blocks render as HTML with markdown inside ---------------------
+
+def _details_count(nb) -> int:
+    return sum(len(re.findall(r"^\s*<details>", c.source, re.M)) for c in nb.cells if c.cell_type == "markdown")
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOK_PATHS, ids=ids(NOTEBOOK_PATHS))
+def test_details_blocks_render_on_the_page(site, nb_path):
+    lang, stem = nb_path.parent.name, nb_path.stem
+    expected = _details_count(nbformat.read(nb_path, as_version=4))
+    if not expected:
+        pytest.skip(f"{lang}/{stem} has no <details> block")
+    text = (site / lang / f"{stem}.html").read_text(encoding="utf-8")
+    assert "&lt;details" not in text and "&lt;summary" not in text, (
+        f"{lang}/{stem}.html shows a <details> tag as text")
+    blocks = re.findall(r"<details>(.*?)</details>", text, re.S)
+    assert len(blocks) == expected, f"{lang}/{stem}.html: {len(blocks)} <details> elements, notebook {expected}"
+    for block in blocks:
+        assert re.match(r"\s*<summary>[^<]+</summary>", block), f"no <summary> first in: {block[:120]}"
+        answer = block.split("</summary>", 1)[1]
+        assert re.search(r"<(p|ul|ol|pre|table)\b", answer), (
+            f"the answer is not rendered as markdown: {answer[:160]}")
+        visible = re.sub(r"<(code|math)\b.*?</\1>", "", answer, flags=re.S)
+        assert "**" not in visible and "$" not in visible, f"raw markdown or TeX left: {visible[:160]}"
+
+
+# --- in a browser with no Korean font on the system ---------------------------------------------------
+
+CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("LOSSVIZ_REQUIRE_BROWSER") == "1"
+
+
+def _no_korean_fontconfig(directory: Path) -> Path:
+    """The system's fontconfig minus every font that covers Korean: a PC without a Korean font."""
+    conf = directory / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        "  <selectfont><rejectfont><pattern><patelt name=\"lang\"><string>ko</string></patelt>"
+        "</pattern></rejectfont></selectfont>\n"
+        f"  <cachedir>{directory / 'cache'}</cachedir>\n</fontconfig>\n", encoding="utf-8")
+    return conf
+
+
+# Two Hangul characters of the page's title, drawn in the font of the page's prose and in sans-serif (the
+# system's fonts only), and a private-use character that no font has: what a missing glyph looks like.
+MEASURE_GLYPHS = """() => {
+  const hangul = [...new Set([...document.title].filter(c => c >= '\\uac00' && c <= '\\ud7a3'))].slice(0, 2);
+  // where the page's prose is: a notebook's rendered markdown, or an index page's body
+  const prose = document.querySelector('.jp-RenderedHTMLCommon') || document.body;
+  const add = (id, text, family) => {
+    const span = document.createElement('span');
+    span.id = id; span.textContent = text; span.style.fontSize = '48px';
+    if (family) span.style.fontFamily = family;
+    prose.prepend(span);
+  };
+  hangul.forEach((c, i) => { add('page' + i, c, null); add('system' + i, c, 'sans-serif'); });
+  add('missing', '\\ue000', 'sans-serif');
+  return hangul;
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("relative", ["ko/index.html", "ko/08_mixed_precision.html"])
+def test_hangul_renders_without_a_korean_font_on_the_computer(site, tmp_path, relative):
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) or \
+            importlib.util.find_spec("playwright") is None:
+        reason = f"needs Playwright and Chromium at {CHROMIUM}"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"LOSSVIZ_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    if not (site / relative).is_file():
+        pytest.skip(f"no page {relative}")
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    env = dict(os.environ, FONTCONFIG_FILE=str(_no_korean_fontconfig(tmp_path)))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, env=env,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(device_scale_factor=1)
+            page.goto((site / relative).resolve().as_uri())
+            hangul = page.evaluate(MEASURE_GLYPHS)
+            assert len(hangul) == 2, f"{relative}: expected Hangul in the title, got {page.title()!r}"
+            page.evaluate("document.fonts.ready.then(() => true)")
+            loaded = page.evaluate("[...document.fonts].filter(f => f.family.includes("
+                                   f"'{FONT_FAMILY}')).map(f => f.status)")
+            widths = {name: page.locator(f"#{name}").bounding_box()["width"]
+                      for name in ("page0", "page1", "system0", "system1", "missing")}
+            shots = [Image.open(io.BytesIO(page.locator(f"#page{i}").screenshot())).convert("L")
+                     for i in range(2)]
+        finally:
+            browser.close()
+    # The control: without the site's font this computer draws Hangul as missing-glyph boxes.
+    assert abs(widths["system0"] - widths["missing"]) <= 2, (
+        f"a Korean font is still visible to the browser (widths {widths}); the test proves nothing")
+    assert loaded == ["loaded"], f"{relative}: the site's font did not load: {loaded}"
+    for i in range(2):
+        assert widths[f"page{i}"] >= 0.8 * 48 and abs(widths[f"page{i}"] - widths["missing"]) > 8, (
+            f"{relative}: {hangul[i]!r} is drawn {widths[f'page{i}']:.0f} px wide, a box is "
+            f"{widths['missing']:.0f} px: still a missing glyph")
+    assert shots[0].size != shots[1].size or shots[0].tobytes() != shots[1].tobytes(), (
+        f"{relative}: {hangul[0]!r} and {hangul[1]!r} look the same")

@@ -8,14 +8,26 @@ other language. The pages need no network: no script or stylesheet is loaded fro
 widget outputs are shown as the PNG that lossviz stores beside the widget view (DESIGN.md,
 "Widgets"), and the TeX in markdown cells becomes MathML at build time, which browsers render
 natively (MathJax would have to come from a CDN).
+
+The site carries its own Hangul font, so a Korean page reads on a computer without a Korean font
+(Debian's chromium brings none): the NanumGothic that lossviz already depends on (through
+koreanize-matplotlib), cut down to the Hangul the pages use: site/fonts/hangul.woff, and the same
+font inside site/fonts/hangul.css as a data: URL, since a browser refuses a font file to a page
+opened from disk (file:// counts as another origin) but not a stylesheet. Every page links that
+stylesheet; its @font-face covers the Hangul code points only (unicode-range), so Latin text keeps
+the reader's own fonts.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import html
+import importlib.metadata
+import logging
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -43,6 +55,87 @@ DISPLAY_PRIORITY = [
     "text/plain",
 ]
 
+HANGUL_FAMILY = "lossviz Hangul"  # not "NanumGothic": the file is a subset, a modified font
+FONT_DIR = "fonts"
+# Hangul Jamo, Hangul Compatibility Jamo, Jamo Extended-A, Syllables, Jamo Extended-B.
+HANGUL_RANGES = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7AF),
+                 (0xD7B0, 0xD7FF))
+FONT_CSS = "hangul.css"
+FONT_NOTICE = """hangul.woff (or hangul.ttf, also inside hangul.css) is a subset of NanumGothic (c) NAVER Corporation,
+licensed under the SIL Open Font License 1.1 (https://openfontlicense.org), taken from the
+koreanize-matplotlib package and cut down to the Hangul these pages use by tools/build_site.py.
+"""
+
+
+def is_hangul(character: str) -> bool:
+    return any(low <= ord(character) <= high for low, high in HANGUL_RANGES)
+
+
+def nanum_gothic() -> Path:
+    """NanumGothic.ttf from the koreanize-matplotlib wheel (found as lossviz.i18n finds it)."""
+    files = importlib.metadata.files("koreanize-matplotlib") or []
+    for file in files:
+        if file.name == "NanumGothic.ttf":
+            return Path(file.locate())
+    raise RuntimeError("NanumGothic.ttf was not found in the koreanize-matplotlib package; "
+                       "reinstall it: pip install koreanize-matplotlib")
+
+
+def write_hangul_font(pages: list[Path], fonts: Path) -> Path:
+    """The Hangul of ``pages`` as a font file in ``fonts`` plus the stylesheet that carries it.
+
+    WOFF subset to the characters used where fontTools is there (it comes with matplotlib),
+    otherwise the whole TTF. Returns the font file.
+    """
+    fonts.mkdir(parents=True, exist_ok=True)
+    for old in fonts.glob("hangul.*"):
+        old.unlink()
+    (fonts / "NOTICE.txt").write_text(FONT_NOTICE, encoding="utf-8")
+    used = {c for page in pages for c in page.read_text(encoding="utf-8") if is_hangul(c)}
+    source = nanum_gothic()
+    try:
+        from fontTools import subset
+    except ImportError:
+        target = Path(shutil.copyfile(source, fonts / "hangul.ttf"))
+    else:
+        logging.getLogger("fontTools").setLevel(logging.ERROR)  # "TSI3 NOT subset; dropped"
+        options = subset.Options()
+        options.flavor = "woff"  # zlib; woff2 would need brotli
+        options.layout_features = ["*"]
+        font = subset.load_font(str(source), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=sorted(ord(c) for c in used) or [0xAC00])
+        subsetter.subset(font)
+        target = fonts / "hangul.woff"
+        subset.save_font(font, str(target), options)
+    (fonts / FONT_CSS).write_text(hangul_font_face(target), encoding="utf-8")
+    return target
+
+
+def hangul_font_face(font: Path) -> str:
+    """@font-face for ``font``, embedded, used for the Hangul code points only."""
+    kind, mime = ("woff", "font/woff") if font.suffix == ".woff" else ("truetype", "font/ttf")
+    data = base64.b64encode(font.read_bytes()).decode("ascii")
+    ranges = ", ".join(f"U+{low:04X}-{high:04X}" for low, high in HANGUL_RANGES)
+    return (f'@font-face {{\n  font-family: "{HANGUL_FAMILY}";\n'
+            f'  src: url("data:{mime};base64,{data}") format("{kind}"),\n'
+            f'       url("{font.name}") format("{kind}");\n'
+            f"  unicode-range: {ranges};\n  font-display: swap;\n}}\n")
+
+
+def font_link(href: str) -> str:
+    return f'<link rel="stylesheet" href="{href}">'
+
+
+# CSS variables of JupyterLab's theme, set on <body> so they win over the theme's :root values:
+# the Hangul family first (it covers Hangul only, so Latin falls through to the usual fonts).
+FONT_VARIABLES = (
+    f'body {{ --jp-content-font-family: "{HANGUL_FAMILY}", system-ui, -apple-system, '
+    f'"Segoe UI", Helvetica, Arial, sans-serif; --jp-ui-font-family: var(--jp-content-font-family); '
+    f'--jp-code-font-family: "{HANGUL_FAMILY}", Menlo, Consolas, "DejaVu Sans Mono", monospace; '
+    f"font-family: var(--jp-content-font-family); }}"
+)
+
 # The lab template, minus everything that loads from the web: require.js, MathJax, Mermaid,
 # the widget manager and the stored widget state it would read. Plus a navigation bar.
 TEMPLATE = r"""
@@ -52,9 +145,11 @@ TEMPLATE = r"""
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}
+{{ resources.lossviz_font_link }}
 <style type="text/css">
-nav.lossviz-nav { display: flex; gap: 1.5em; padding: 0.6em 1em; font-family: sans-serif;
-                  border-bottom: 1px solid #ddd; }
+{{ resources.lossviz_font_css }}
+nav.lossviz-nav { display: flex; gap: 1.5em; padding: 0.6em 1em;
+                  font-family: var(--jp-content-font-family); border-bottom: 1px solid #ddd; }
 </style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
@@ -117,7 +212,8 @@ def nav_html(lang: str, stem: str, has_twin: bool) -> str:
     return '<nav class="lossviz-nav">' + "".join(links) + "</nav>"
 
 
-def index_html(lang: str, title: str, entries: list[tuple[str, str]], nav: str) -> str:
+def index_html(lang: str, title: str, entries: list[tuple[str, str]], nav: str,
+               font_href: str = "") -> str:
     items = "\n".join(
         f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>' for href, text in entries
     )
@@ -127,7 +223,10 @@ def index_html(lang: str, title: str, entries: list[tuple[str, str]], nav: str) 
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{html.escape(title)}</title>
-<style>body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; line-height: 1.6; }}</style>
+{font_link(font_href) if font_href else ""}
+<style>
+body {{ font-family: "{HANGUL_FAMILY}", sans-serif; max-width: 50em; margin: 2em auto;
+       line-height: 1.6; }}</style>
 </head>
 <body>
 {nav}
@@ -144,6 +243,7 @@ def build(notebooks: Path, site: Path) -> list[Path]:
     """Build the site; return the notebook pages written."""
     stems = {lang: sorted(p.stem for p in (notebooks / lang).glob("*.ipynb")) for lang in LANGUAGES}
     written: list[Path] = []
+    page_font_link = font_link(f"../{FONT_DIR}/{FONT_CSS}")
     for lang in LANGUAGES:
         other = "ko" if lang == "en" else "en"
         out_dir = site / lang
@@ -163,6 +263,8 @@ def build(notebooks: Path, site: Path) -> list[Path]:
             resources = {
                 "metadata": {"name": title, "path": str(notebooks / lang)},
                 "lossviz_nav": nav_html(lang, stem, stem in stems[other]),
+                "lossviz_font_link": page_font_link,
+                "lossviz_font_css": FONT_VARIABLES,
             }
             body, _ = exporter.from_notebook_node(nb, resources=resources)
             page = out_dir / f"{stem}.html"
@@ -173,7 +275,8 @@ def build(notebooks: Path, site: Path) -> list[Path]:
             f'<a href="../{other}/index.html" hreflang="{other}" lang="{other}">{TWIN_LABEL[lang]}</a></nav>'
         )
         (out_dir / "index.html").write_text(
-            index_html(lang, INDEX_TITLE[lang], entries, top), encoding="utf-8"
+            index_html(lang, INDEX_TITLE[lang], entries, top, f"../{FONT_DIR}/{FONT_CSS}"),
+            encoding="utf-8",
         )
 
     # The landing page: one link per language, each labelled in its own language.
@@ -182,8 +285,11 @@ def build(notebooks: Path, site: Path) -> list[Path]:
         "lossviz",
         [("en/index.html", "English"), ("ko/index.html", "한국어")],
         nav="",
+        font_href=f"{FONT_DIR}/{FONT_CSS}",
     ).replace('<a href="ko/index.html">', '<a href="ko/index.html" lang="ko" hreflang="ko">')
     (site / "index.html").write_text(landing, encoding="utf-8")
+    every_page = written + [site / "index.html"] + [site / lang / "index.html" for lang in LANGUAGES]
+    write_hangul_font(every_page, site / FONT_DIR)
     return written
 
 
