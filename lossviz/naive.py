@@ -20,11 +20,12 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_en
 
 def _weighted(loss, weight, reduction, dtype):
     if weight is not None:
-        loss = loss * weight
+        # one number broadcasts to any input, a 0-d one included
+        loss = loss * (weight.reshape(()) if weight.numel() == 1 and weight.dim() > loss.dim() else weight)
     return reduce(loss, reduction).to(dtype)
 
 
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, reduction="mean", **deprecated):
     r"""Textbook binary cross-entropy on probabilities: :math:`-[y \log p + (1 - y) \log(1 - p)]`.
 
     ``p = 1`` with ``y = 1`` gives ``0 * log(0) = 0 * -inf = NaN``; ``p = 1`` with ``y = 0`` gives inf.
@@ -35,13 +36,15 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         tensor([inf, nan])
     """
     func = "binary_cross_entropy"
+    check.no_deprecated(func, deprecated)
     check.input_target(func, input, target, reduction, weight, target_range=POSITIVE_PROBABILITY)
     check.unit_interval(func, "input", input, "probabilities (apply sigmoid first)")
     loss = -(target * torch.log(input) + (1 - target) * torch.log(1 - input))
     return _weighted(loss, weight, reduction, input.dtype)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None,
+                                     **deprecated):
     r"""Textbook binary cross-entropy on logits: ``p = sigmoid(x)``, then
     :math:`-[p_c\, y \log p + (1 - y) \log(1 - p)]`.
 
@@ -52,10 +55,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         tensor([inf, nan])
     """
     func = "binary_cross_entropy_with_logits"
+    check.no_deprecated(func, deprecated)
     check.input_target(func, input, target, reduction, weight, target_range=POSITIVE_PROBABILITY)
     positive = target
     if pos_weight is not None:
         check.broadcastable_weight(func, "pos_weight", pos_weight, input, last_dim_only=True)
+        if pos_weight.numel() == 1 and pos_weight.dim() > input.dim():
+            pos_weight = pos_weight.reshape(())
         positive = pos_weight * target
     p = torch.sigmoid(input)
     loss = -(positive * torch.log(p) + (1 - target) * torch.log(1 - p))
@@ -80,7 +86,8 @@ def bce_with_logits_without_log1p(input, target, weight=None, reduction="mean"):
     return _weighted(loss, weight, reduction, input.dtype)
 
 
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
+                  **deprecated):
     r"""Textbook cross-entropy: ``log(softmax(z))``, then the negative log-probability of the target.
 
     For ``z = [1000, 0, -1000]`` in float32, ``softmax(z) = [1, 0, 0]`` and ``log`` gives
@@ -94,6 +101,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         tensor(inf)
     """
     func = "cross_entropy"
+    check.no_deprecated(func, deprecated)
     label_smoothing = cross_entropy_arguments(func, input, target, weight, ignore_index, reduction, label_smoothing)
     logits, target, unbatched = batched(input, target)
     a, divisor = effective_targets(logits, target, weight, ignore_index, label_smoothing, input.dtype)
@@ -104,13 +112,24 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     return reduce(loss, reduction, divisor).to(input.dtype)
 
 
-def mse_loss(input, target, reduction="mean"):
-    r"""Mean squared error :math:`(x - y)^2` through autograd (it has nothing to overflow).
+def mse_loss(input, target, reduction="mean", weight=None, **deprecated):
+    r"""Mean squared error :math:`w (x - y)^2` through autograd (it has nothing to overflow).
+
+    With ``weight`` (the shape of ``input``), ``'mean'`` divides by :math:`\sum w`, as torch 2.13 does.
 
     Example::
 
         >>> mse_loss(torch.tensor([1.0, 3.0]), torch.tensor([0.0, 0.0]))
         tensor(5.)
     """
-    check.input_target("mse_loss", input, target, reduction)
-    return reduce((input - target) ** 2, reduction)
+    func = "mse_loss"
+    check.no_deprecated(func, deprecated)
+    check.input_target(func, input, target, reduction)
+    squared = (input - target) ** 2
+    if weight is None:
+        return reduce(squared, reduction)
+    check.tensor(func, "weight", weight)
+    check.same_shape(func, "weight", weight, "input", input)
+    check.same_dtype(func, "weight", weight, "input", input)
+    check.finite(func, "weight", weight)
+    return reduce(squared * weight, reduction, weight.sum() if reduction == "mean" else None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from . import _validate as check
+from .errors import LossvizTypeError, LossvizValueError
 
 CONVENTIONS = ("torch", "uniform_others")
 
@@ -48,28 +49,17 @@ def smoothed_targets(target: torch.Tensor, num_classes: int, label_smoothing: fl
     epsilon = check.fraction(func, "label_smoothing", label_smoothing)
     check.dtype(func, "dtype", dtype)
     if convention not in CONVENTIONS:
-        raise ValueError(f"{func}(): argument 'convention' must be 'torch' or 'uniform_others', got {convention!r}")
+        raise LossvizValueError(f"{func}(): argument 'convention' must be 'torch' or 'uniform_others', got {convention!r}")
     class_indices(func, "target", target, num_classes, ignore_index=None)
-    onehot = torch.nn.functional.one_hot(target, num_classes).to(dtype)
+    onehot = torch.nn.functional.one_hot(target.long(), num_classes).to(dtype)
     if convention == "torch":
         return onehot * (1 - epsilon) + epsilon / num_classes
     return onehot * (1 - epsilon) + (1 - onehot) * (epsilon / (num_classes - 1))
 
 
 def class_indices(func: str, name: str, target: torch.Tensor, num_classes: int, ignore_index: int | None) -> None:
-    if target.is_floating_point() or target.dtype in (torch.bool, torch.complex64, torch.complex128):
-        raise TypeError(
-            f"{func}(): argument '{name}' holds class indices and must be an integer tensor (torch.long), "
-            f"got dtype {target.dtype}; for class probabilities pass a float tensor with the shape of 'input'"
-        )
-    kept = target if ignore_index is None else target[target != ignore_index]
-    if kept.numel() and (bool((kept < 0).any()) or bool((kept >= num_classes).any())):
-        lo, hi = torch.aminmax(kept)
-        ignored = "" if ignore_index is None else f" (or ignore_index={ignore_index})"
-        raise ValueError(
-            f"{func}(): argument '{name}' must hold class indices in [0, {num_classes - 1}]{ignored}, "
-            f"got values from {lo.item()} to {hi.item()}"
-        )
+    """Integer class indices in [0, num_classes), ``ignore_index`` aside (see ``_validate``)."""
+    check.class_indices(func, name, target, num_classes, ignore_index)
 
 
 def cross_entropy_arguments(func, input, target, weight, ignore_index, reduction, label_smoothing):
@@ -80,11 +70,13 @@ def cross_entropy_arguments(func, input, target, weight, ignore_index, reduction
     label_smoothing = check.fraction(func, "label_smoothing", label_smoothing)
     check.integer(func, "ignore_index", ignore_index)
     if input.dim() == 0:
-        raise ValueError(f"{func}(): argument 'input' must hold logits of shape (C,) or (N, C, ...), got a 0-d tensor")
+        raise LossvizValueError(
+            f"{func}(): argument 'input' must hold logits of shape (C,) or (N, C, ...), got a 0-d tensor")
+    check.same_device(func, "target", target, "input", input)
     classes = input.shape[0] if input.dim() == 1 else input.shape[1]
     index_shape = input.shape[1:] if input.dim() == 1 else (input.shape[0],) + input.shape[2:]
     if target.is_floating_point() and target.shape != input.shape and target.shape == index_shape:
-        raise TypeError(
+        raise LossvizTypeError(
             f"{func}(): argument 'target' has the shape of class indices {tuple(index_shape)} but dtype "
             f"{target.dtype}; class indices must be an integer tensor (use target.long()), and class "
             f"probabilities must have the shape of 'input' {tuple(input.shape)}"
@@ -94,19 +86,18 @@ def cross_entropy_arguments(func, input, target, weight, ignore_index, reduction
         check.same_dtype(func, "target", target, "input", input)
         check.unit_interval(func, "target", target, "class probabilities")
         if ignore_index != -100:
-            raise ValueError(f"{func}(): argument 'ignore_index' works with class-index targets only, "
-                             f"got ignore_index={ignore_index} with probability targets")
+            raise LossvizValueError(f"{func}(): argument 'ignore_index' works with class-index targets only, "
+                                    f"got ignore_index={ignore_index} with probability targets")
     else:
-        expected = index_shape
         if input.dim() == 1 and target.dim() == 1:
-            raise ValueError(
+            raise LossvizValueError(
                 f"{func}(): 1-D 'input' of shape {tuple(input.shape)} is read as the logits of ONE sample over "
                 f"{classes} classes, but 'target' has shape {tuple(target.shape)}. For a batch of N samples "
                 f"pass logits of shape (N, C); for one binary logit per sample use binary_cross_entropy_with_logits"
             )
-        if tuple(target.shape) != tuple(expected):
-            raise ValueError(
-                f"{func}(): argument 'target' must have shape {tuple(expected)} for 'input' of shape "
+        if tuple(target.shape) != tuple(index_shape):
+            raise LossvizValueError(
+                f"{func}(): argument 'target' must have shape {tuple(index_shape)} for 'input' of shape "
                 f"{tuple(input.shape)} (class dimension {0 if input.dim() == 1 else 1} removed), "
                 f"got {tuple(target.shape)}"
             )
@@ -121,7 +112,8 @@ def effective_targets(input: torch.Tensor, target: torch.Tensor, weight, ignore_
     """The matrix a_ij (shape of input, class dimension 1) and the divisor 'mean' uses.
 
     'mean' divides by sum_i w[y_i] over kept targets for class indices (torch's nll_loss divisor,
-    with or without smoothing), and by the number of samples for probability targets.
+    with or without smoothing), and by the number of samples for probability targets (NaN when
+    there is none, as in torch). Every tensor made here is on ``input``'s device.
     """
     classes = input.shape[1]
     shape = [1] * input.dim()
@@ -133,18 +125,37 @@ def effective_targets(input: torch.Tensor, target: torch.Tensor, weight, ignore_
             a = a * (1 - label_smoothing) + label_smoothing / classes
         if class_weight is not None:
             a = a * class_weight
-        return a, torch.tensor(float(input.numel() // classes), dtype=dtype)
+        return a, probability_divisor(input, dtype)
     keep = target != ignore_index
-    safe_target = torch.where(keep, target, 0)
-    onehot = torch.zeros(input.shape, dtype=dtype).scatter_(1, safe_target.unsqueeze(1), 1.0)
+    safe_target = torch.where(keep, target, torch.zeros_like(target)).long()
+    onehot = torch.zeros(input.shape, dtype=dtype, device=input.device).scatter(1, safe_target.unsqueeze(1), 1.0)
     sample_weight = keep.to(dtype)
     if class_weight is not None:
-        sample_weight = sample_weight * weight.to(dtype)[safe_target]
+        sample_weight = sample_weight * weight.to(dtype).index_select(0, safe_target.reshape(-1)).view(safe_target.shape)
     a = onehot * (sample_weight * (1 - label_smoothing)).unsqueeze(1)
     if label_smoothing > 0:
-        smoothing = (label_smoothing / classes) * (class_weight if class_weight is not None else torch.ones(shape, dtype=dtype))
+        smoothing = torch.full(shape, label_smoothing / classes, dtype=dtype, device=input.device)
+        if class_weight is not None:
+            smoothing = smoothing * class_weight
         a = a + smoothing * keep.to(dtype).unsqueeze(1)
     return a, sample_weight.sum()
+
+
+def class_index_divisor(target: torch.Tensor, ignore_index: int, weight, dtype: torch.dtype) -> torch.Tensor:
+    """torch's 'mean' divisor for class indices: sum of w[y_i] over the targets kept."""
+    keep = target != ignore_index
+    if weight is None:
+        return keep.sum().to(dtype)
+    safe_target = torch.where(keep, target, torch.zeros_like(target)).long()
+    kept_weight = weight.to(dtype).index_select(0, safe_target.reshape(-1)).view(safe_target.shape)
+    return torch.where(keep, kept_weight, torch.zeros_like(kept_weight)).sum()
+
+
+def probability_divisor(input: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The number of samples (N times the extra dimensions); 0 for an empty input, so 'mean' is NaN."""
+    classes = input.shape[1]
+    count = input.numel() // classes if classes else 0
+    return torch.tensor(float(count), dtype=dtype, device=input.device)
 
 
 def batched(input: torch.Tensor, target: torch.Tensor):
@@ -168,5 +179,6 @@ def reduce(loss: torch.Tensor, reduction: str, divisor: torch.Tensor | None = No
         return loss.mean()
     total = loss.sum()
     divisor = divisor.to(total.dtype)
-    safe = torch.where(divisor > 0, divisor, torch.ones_like(divisor))
-    return torch.where(divisor > 0, total / safe, torch.full_like(total, float("nan")))
+    # != 0, not > 0: negative weights are allowed and make a negative divisor
+    safe = torch.where(divisor != 0, divisor, torch.ones_like(divisor))
+    return torch.where(divisor != 0, total / safe, torch.full_like(total, float("nan")))

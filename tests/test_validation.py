@@ -4,6 +4,7 @@ import re
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from lossviz import naive, numerics, smoothed_targets, stable
 
@@ -82,17 +83,98 @@ def test_weight_that_does_not_broadcast(module):
         module.binary_cross_entropy_with_logits(x4, y4, weight=torch.ones(3))
 
 
-def test_negative_weight(module):
-    with raises(ValueError, "'weight'", "non-negative", "-1"):
-        module.binary_cross_entropy_with_logits(x4, y4, weight=torch.tensor([1.0, -1.0, 1.0, 1.0]))
+def test_negative_weights_are_accepted_like_torch(module):
+    # signed event weights (physics) are defined in torch, so they are not a mistake
+    weight = torch.tensor([1.0, -1.0, 2.0, 1.0])
+    torch.testing.assert_close(module.binary_cross_entropy_with_logits(x4, y4, weight=weight),
+                               F.binary_cross_entropy_with_logits(x4, y4, weight=weight))
+    logits, labels = torch.randn(5, 3), (torch.rand(5, 3) > 0.5).float()
+    pos_weight = torch.tensor([1.0, -2.0, 1.0])
+    torch.testing.assert_close(module.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight),
+                               F.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight))
+    class_weight = torch.tensor([1.0, -1.0, 3.0])
+    z = torch.randn(4, 3)
+    torch.testing.assert_close(module.cross_entropy(z, t4, weight=class_weight, reduction="sum"),
+                               F.cross_entropy(z, t4, weight=class_weight, reduction="sum"))
 
 
-def test_pos_weight_wrong_length_or_negative(module):
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_refused(module, bad):
+    weight = torch.tensor([1.0, bad, 1.0, 1.0])
+    with raises(ValueError, "binary_cross_entropy_with_logits()", "'weight'", "finite", str(bad)):
+        module.binary_cross_entropy_with_logits(x4, y4, weight=weight)
+    with raises(ValueError, "'pos_weight'", "finite"):
+        module.binary_cross_entropy_with_logits(torch.zeros(2, 4), torch.zeros(2, 4), pos_weight=weight)
+    with raises(ValueError, "binary_cross_entropy()", "'weight'", "finite"):
+        module.binary_cross_entropy(torch.full((4,), 0.5), y4, weight=weight)
+    with raises(ValueError, "cross_entropy()", "'weight'", "finite"):
+        module.cross_entropy(z43, t4, weight=weight[:3])
+    with raises(ValueError, "mse_loss()", "'weight'", "finite"):
+        module.mse_loss(x4, y4, weight=weight)
+
+
+def test_pos_weight_wrong_length(module):
     logits, labels = torch.zeros(5, 3), torch.zeros(5, 3)
     with raises(ValueError, "'pos_weight'", "last dimension", "length 3", "(4,)"):
         module.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.ones(4))
-    with raises(ValueError, "'pos_weight'", "non-negative", "-2"):
-        module.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.tensor([1.0, -2.0, 1.0]))
+    with raises(ValueError, "'pos_weight'", "broadcast", "(5, 3)", "(2, 5, 3)"):
+        module.binary_cross_entropy_with_logits(logits, labels, pos_weight=torch.ones(2, 5, 3))
+
+
+@pytest.mark.parametrize("shape", [(1, 3), (5, 1), (5, 3), (1,), ()])
+def test_pos_weight_broadcasts_as_torch_allows(module, shape):
+    logits, labels = torch.randn(5, 3), (torch.rand(5, 3) > 0.5).float()
+    pos_weight = torch.rand(shape) * 3
+    torch.testing.assert_close(module.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight),
+                               F.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight))
+
+
+def test_zero_dimensional_input_with_one_pos_weight(module):
+    # torch itself fails here (its in-place multiply cannot grow a 0-d loss); one weight fits any input
+    x, y = torch.tensor(0.3), torch.tensor(1.0)
+    out = module.binary_cross_entropy_with_logits(x, y, pos_weight=torch.tensor([2.0]), reduction="none")
+    assert out.shape == ()
+    torch.testing.assert_close(out, 2 * F.binary_cross_entropy_with_logits(x, y, reduction="none"))
+
+
+# --- torch's exceptions still catch ours ----------------------------------------------------------
+
+def test_errors_are_also_runtime_errors_like_torchs(module):
+    with pytest.raises(RuntimeError):
+        module.binary_cross_entropy_with_logits(x4, torch.tensor([0.0, 1.0, 2.0, 1.0]))
+    with pytest.raises(RuntimeError):
+        module.binary_cross_entropy_with_logits(x4, y4.double())
+    with pytest.raises(IndexError):  # torch's nll_loss: "Target 3 is out of bounds."
+        module.cross_entropy(z43, torch.tensor([0, 1, 3, 0]))
+
+
+@pytest.mark.parametrize("name", ["size_average", "reduce"])
+def test_deprecated_arguments_get_a_type_error_naming_them(module, name):
+    with raises(TypeError, f"'{name}'", "deprecated", "reduction="):
+        module.binary_cross_entropy_with_logits(x4, y4, **{name: True})
+    with raises(TypeError, f"'{name}'", "deprecated"):
+        module.cross_entropy(z43, t4, **{name: False})
+    with raises(TypeError, f"'{name}'", "deprecated"):
+        module.mse_loss(x4, y4, **{name: True})
+    # None is torch's default and means nothing
+    module.binary_cross_entropy(torch.full((4,), 0.5), y4, **{name: None})
+
+
+def test_unknown_keyword(module):
+    with raises(TypeError, "unexpected keyword argument", "'pos_weigth'"):
+        module.binary_cross_entropy_with_logits(x4, y4, pos_weigth=torch.ones(1))
+
+
+def test_mse_weight_must_have_the_shape_of_input(module):
+    with raises(ValueError, "mse_loss()", "'weight'", "(4,)", "(1,)"):
+        module.mse_loss(x4, y4, weight=torch.ones(1))
+
+
+def test_tensors_on_different_devices(module):
+    with raises(ValueError, "'target'", "device of 'input'", "meta"):
+        module.binary_cross_entropy_with_logits(x4, y4.to("meta"))
+    with raises(ValueError, "'weight'", "device of 'input'"):
+        module.cross_entropy(z43, t4, weight=torch.ones(3, device="meta"))
 
 
 # --- cross_entropy --------------------------------------------------------------------------
@@ -124,11 +206,29 @@ def test_target_shape_for_class_indices(module):
         module.cross_entropy(z43, t4.unsqueeze(1))
 
 
-def test_class_weight_wrong_length_or_negative(module):
+def test_class_weight_wrong_length(module):
     with raises(ValueError, "'weight'", "one weight per class", "3 classes", "(4,)"):
         module.cross_entropy(z43, t4, weight=torch.ones(4))
-    with raises(ValueError, "'weight'", "non-negative"):
-        module.cross_entropy(z43, t4, weight=torch.tensor([1.0, -1.0, 1.0]))
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int32, torch.int16])
+def test_any_integer_class_indices(module, dtype):
+    z = torch.randn(4, 3)
+    expected = F.cross_entropy(z, t4, label_smoothing=0.1)
+    torch.testing.assert_close(module.cross_entropy(z, t4.to(dtype), label_smoothing=0.1), expected)
+
+
+def test_empty_inputs_behave_like_torch(module):
+    for args in [(torch.empty(0), torch.empty(0)), (torch.empty(0, 3), torch.empty(0, dtype=torch.long)),
+                 (torch.empty(0, 3), torch.empty(0, 3)), (torch.empty(4, 0), torch.empty(4, 0))]:
+        for reduction in ("mean", "sum", "none"):
+            expected = F.cross_entropy(*args, reduction=reduction)
+            torch.testing.assert_close(module.cross_entropy(*args, reduction=reduction), expected, equal_nan=True)
+
+
+def test_no_classes_with_class_indices(module):
+    with raises(IndexError, "'input' has no classes", "'target'", "4 target(s)"):
+        module.cross_entropy(torch.empty(4, 0), torch.zeros(4, dtype=torch.long))
 
 
 @pytest.mark.parametrize("value", [-0.1, 1.5])
