@@ -231,6 +231,10 @@ def _exact_bce_value(x: float, y: float, weight: float, softplus):
     linear, coefficient = _bce_terms(x, y, weight)
     if not coefficient:
         return linear  # exact: no transcendental term
+    if (linear >= 0) == (coefficient >= 0) or not linear:
+        # terms of one sign (0 <= y <= 1, weights >= 0: the usual case) cannot cancel
+        with mpmath.workprec(_START_BITS):
+            return linear + coefficient * softplus(abs(x))
 
     def evaluate():
         scaled = coefficient * softplus(abs(x))
@@ -374,6 +378,9 @@ def _exact_cross_entropy_row(row: list, weights: list, epsilon: float):
     if not total_weight or not others:
         with mpmath.workprec(_TARGET_BITS + 16):
             return linear / classes  # no logarithm (one class, or target weights summing to 0)
+    if (linear >= 0) == (total_weight >= 0) or not linear:
+        with mpmath.workprec(_START_BITS + len(others).bit_length()):  # one sign: nothing cancels
+            return (linear + total_weight * mpmath.log1p(mpmath.fsum(mpmath.exp(-d) for d in others))) / classes
 
     def evaluate():
         rest = mpmath.fsum(mpmath.exp(-d) for d in others)
