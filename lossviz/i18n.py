@@ -25,7 +25,7 @@ SHARED = {
         "class": "class",
         "invalid": "Not drawn: {reason}",
         "not_finite": "{name} must be a finite number, got {value}",
-        "out_of_range": "{name} must lie between {low:g} and {high:g}, got {value:g}",
+        "out_of_range": "{name} must lie between {low:,g} and {high:,g}, got {value:,g}",
         "unexpected": "Could not draw this setting ({error}); the previous figure stays.",
     },
     "ko": {
@@ -41,7 +41,7 @@ SHARED = {
         "class": "클래스",
         "invalid": "그리지 않았습니다: {reason}",
         "not_finite": "{name} 값은 유한한 수여야 합니다. 입력값: {value}",
-        "out_of_range": "{name} 값은 {low:g}에서 {high:g} 사이여야 합니다. 입력값: {value:g}",
+        "out_of_range": "{name} 값은 {low:,g}에서 {high:,g} 사이여야 합니다. 입력값: {value:,g}",
         "unexpected": "이 설정으로는 그릴 수 없습니다 ({error}). 이전 그림을 그대로 둡니다.",
     },
 }
