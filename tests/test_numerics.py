@@ -259,3 +259,20 @@ def test_exact_references_keep_nan_and_ieee_limits():
     assert math.isnan(bce[0]) and math.isnan(bce[1]) and bce[2].item() == inf and bce[3].item() == inf
     ce = numerics.exact_cross_entropy(float64([[nan, 0.0], [0.0, -inf], [inf, 0.0]]), torch.tensor([0, 1, 1]))
     assert math.isnan(ce[0]) and ce[1].item() == inf and math.isnan(ce[2])  # inf - inf, as in float64
+
+
+def test_exact_cross_entropy_arguments():
+    with pytest.raises(ValueError, match="'input' must hold at least one class"):
+        numerics.exact_cross_entropy(torch.empty(2, 0), torch.empty(2, 0))
+    assert numerics.exact_cross_entropy(torch.empty(0, 3), torch.empty(0, dtype=torch.long)).shape == (0,)
+    single = numerics.exact_cross_entropy(float64([[5.0]]), torch.tensor([0], dtype=torch.uint8))
+    assert single.tolist() == [0.0]  # one class: log_softmax is 0
+    with pytest.raises(ValueError, match="class indices in \\[0, 2\\]"):
+        numerics.exact_cross_entropy(torch.zeros(1, 3), torch.tensor([3]))
+
+
+def test_docstring_examples_print_what_they_say():
+    import doctest
+
+    results = doctest.testmod(numerics, extraglobs={"torch": torch, **vars(numerics)})
+    assert results.attempted >= 6 and results.failed == 0
