@@ -6,8 +6,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import accuracy  # noqa: E402
 import speed  # noqa: E402
+import diagnose_overhead  # noqa: E402
 
-SECTIONS = [accuracy.main, speed.main]
+SECTIONS = [accuracy.main, speed.main, diagnose_overhead.main]
 try:
     import widget_latency  # noqa: E402
 
