@@ -79,6 +79,12 @@ def find_boundary(predicate: Callable[[torch.Tensor], torch.Tensor], start: floa
 
 def next_toward(value: float, direction: float, dtype: torch.dtype = torch.float32) -> float:
     """The neighbouring representable value of ``dtype`` from ``value`` toward ``direction``."""
+    func = "next_toward"
+    check.dtype(func, "dtype", dtype)
+    value = check.finite_number(func, "value", value)
+    direction = check.finite_number(func, "direction", direction)
+    if direction == value:
+        raise ValueError(f"{func}(): argument 'direction' must differ from 'value', got {direction!r} for both")
     step = 1 if direction > value else -1
     return float(_from_ordinal(_ordinal(value, dtype) + step, dtype).item())
 
@@ -474,6 +480,9 @@ def ulp_error(approx: torch.Tensor, exact) -> torch.Tensor:
     """
     func = "ulp_error"
     check.tensor(func, "approx", approx)
+    if isinstance(exact, tuple) and len(exact) != 2:
+        raise ValueError(f"{func}(): argument 'exact' must be a float64 tensor or a (hi, lo) pair, "
+                         f"got a tuple of {len(exact)}")
     hi, lo = exact if isinstance(exact, tuple) else (exact, None)
     check.tensor(func, "exact", hi)
     if hi.dtype != torch.float64:

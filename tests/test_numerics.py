@@ -276,3 +276,17 @@ def test_docstring_examples_print_what_they_say():
 
     results = doctest.testmod(numerics, extraglobs={"torch": torch, **vars(numerics)})
     assert results.attempted >= 6 and results.failed == 0
+
+
+def test_helper_arguments_are_named():
+    with pytest.raises(ValueError, match="next_toward\\(\\): argument 'value' must be a finite number"):
+        numerics.next_toward(math.nan, 1.0)
+    with pytest.raises(ValueError, match="argument 'direction' must differ from 'value'"):
+        numerics.next_toward(1.0, 1.0)
+    with pytest.raises(TypeError, match="argument 'dtype'"):
+        numerics.next_toward(1.0, 2.0, torch.int32)
+    assert numerics.next_toward(1.0, -5.0, torch.float16) == 1.0 - 2.0 ** -11
+    with pytest.raises(ValueError, match="'exact' must be a float64 tensor or a \\(hi, lo\\) pair, got a tuple of 3"):
+        numerics.ulp_error(torch.ones(2), (torch.ones(2, dtype=torch.float64),) * 3)
+    with pytest.raises(TypeError, match="'exact' must be float64"):
+        numerics.ulp_error(torch.ones(2), torch.ones(2))
