@@ -27,12 +27,14 @@ Codes and rules (the notebook section that explains each is in ``Finding.section
   logsumexp is not 0 (same tolerance as above).
 
 Value checks are skipped where a tensor has no values to read (meta and fake tensors, inside
-``torch.func`` transforms, while ``torch.compile`` traces); the autograd-history checks still run.
+``torch.func`` transforms); the autograd-history checks still run there. Code that
+``torch.compile`` traces is not checked at all (its graph would break on the checks).
 The optimizer's ``step()`` runs outside the mode, so its many small ops cost nothing extra.
 """
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 import warnings
@@ -170,8 +172,9 @@ WHY = {
 # --- looking at tensors ---------------------------------------------------------------------
 
 # autograd nodes that only move or copy values: what came before them is what the loss sees
-_SHAPE_ONLY = ("View", "UnsafeView", "Reshape", "Squeeze", "Unsqueeze", "Expand", "Select", "Slice",
-               "T", "Transpose", "Permute", "Clone", "ToCopy", "AsStrided", "Alias")
+_SHAPE_ONLY = {"View", "UnsafeView", "ReshapeAlias", "Squeeze", "Unsqueeze", "Expand", "Select", "Slice",
+               "T", "Transpose", "Permute", "Clone", "ToCopy", "AsStrided", "Alias"}
+_BACKWARD_SUFFIX = re.compile(r"Backward\d+$")
 
 
 def _producer(tensor) -> str | None:
@@ -182,7 +185,7 @@ def _producer(tensor) -> str | None:
             if node is None:
                 return None
             name = type(node).__name__
-            if not name.removesuffix("Backward0").removesuffix("Backward1").startswith(_SHAPE_ONLY):
+            if _BACKWARD_SUFFIX.sub("", name) not in _SHAPE_ONLY:
                 return name
             node = node.next_functions[0][0] if node.next_functions else None
     except (AttributeError, RuntimeError, IndexError):
@@ -243,6 +246,8 @@ class _Watcher(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         result = func(*args, **kwargs)
+        if torch.compiler.is_compiling():  # torch.compile traces this method: keep it out of the graph
+            return result
         spec = _WATCHED.get(func)
         if spec is not None:
             self.report.calls += 1

@@ -234,7 +234,7 @@ class _Analyzer:
             first = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "input"), None)
             code = _MISTAKE.get((family, self.kind(first, env))) if first is not None else None
             if code:
-                name = _LOSS_NAMES[family] if held else f"F.{last}"
+                name = _LOSS_NAMES[family] if held else callee or last
                 self.raw.append((node, self.cell, code, {"loss": name}))
         if last in ("log", "log1p"):
             argument = node.args[0] if node.args else node.func.value if isinstance(node.func, ast.Attribute) else None

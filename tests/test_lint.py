@@ -239,7 +239,8 @@ def test_exit_status_and_output(tmp_path, capsys):
     good.write_text("loss = F.cross_entropy(z, y)\n")
     assert main(["lint", str(good)]) == 0
     assert main(["lint", str(bad)]) == 1
-    assert capsys.readouterr().out.startswith(f"{bad}:2:8: double-softmax ")
+    out = capsys.readouterr().out
+    assert out.startswith(f"{bad}:2:8: double-softmax F.cross_entropy gets")
     assert main(["lint", str(tmp_path)]) == 1  # a folder: every .py and .ipynb in it
     assert main(["lint", str(tmp_path / "missing.py")]) == 2
     (tmp_path / "broken.py").write_text("def (:\n")
