@@ -213,3 +213,50 @@ def test_png_size_reads_the_header():
     assert png_size(header + b"\x08\x06\x00\x00\x00") == (1600, 672)
     with pytest.raises(ValueError):
         png_size(b"GIF89a" + bytes(30))
+
+
+# --- Korean prose keeps the glossary's decided terms (notebooks/GLOSSARY.md) ---------------------
+
+# (pattern, what to write instead); checked in markdown with code spans and math taken out.
+# Not checked: 인수 for "argument" (인수 is also the right word for a factor in a product).
+KOREAN_TERMS = [
+    (r"예제", "샘플 for a data point (예시 for an illustrative example)"),
+    (r"자신만만|자신 ?있게", "확신하는 / 확신이 높은"),
+    (r"에폭", "에포크"),
+    (r"가우스(?!시안)", "가우시안"),
+    (r"(?<![\w(])softmax\b(?!\))", "소프트맥스 (softmax in parentheses at first use only)"),
+    (r"(?<![\w(])bias\b(?!\))", "편향 (bias in parentheses at first use only)"),
+    (r"\d \d{3}(?!\d)", "20,000 (a comma between thousands)"),
+    (r"\d %", "10% (no space)"),
+    (r"ValueError 오류", "ValueError가 발생했습니다"),
+]
+KO_PATHS = [p for p in PATHS if p.parent.name == "ko"]
+
+
+def korean_prose(source: str) -> str:
+    """Markdown without code blocks, code spans, math and link targets: the sentences themselves."""
+    source = re.sub(r"```.*?```", " ", source, flags=re.S)
+    source = re.sub(r"`[^`]*`", " ", source)
+    source = re.sub(r"\$\$.*?\$\$|\$[^$\n]*\$", " ", source, flags=re.S)
+    return re.sub(r"\]\([^)]*\)", "]", source)
+
+
+@pytest.mark.parametrize("path", KO_PATHS, ids=[f"ko/{p.stem}" for p in KO_PATHS])
+def test_korean_prose_uses_the_glossary_terms(path):
+    found = []
+    for i, source in markdown_cells(read(path)):
+        prose = korean_prose(source)
+        for pattern, instead in KOREAN_TERMS:
+            for match in re.finditer(pattern, prose):
+                context = prose[max(0, match.start() - 15):match.end() + 15].replace("\n", " ")
+                found.append(f"cell {i}: {match.group()!r} in '…{context}…': write {instead}")
+    assert not found, f"{len(found)} terms outside the glossary:\n" + "\n".join(found[:15])
+
+
+def test_korean_prose_ignores_code_and_math():
+    text = "`F.softmax(x)`와 $\\text{bias}$는 코드와 수식이고, 편향(bias)은 처음 나온 용어입니다."
+    prose = korean_prose(text)
+    assert not any(re.search(pattern, prose) for pattern, _ in KOREAN_TERMS), prose
+    flagged = [instead for pattern, instead in KOREAN_TERMS
+               if re.search(pattern, korean_prose("학습 예제 20 000개의 10 %, 에폭 3"))]
+    assert [instead.split()[0] for instead in flagged] == ["샘플", "에포크", "20,000", "10%"], flagged
