@@ -6,8 +6,9 @@ what the call returns, stored under ``$LOSSVIZ_CACHE_DIR``, else ``$XDG_CACHE_HO
 else ``~/.cache/lossviz``. ``LOSSVIZ_CACHE=off`` turns it off.
 
 A cache must never make a test pass that should fail, so the key holds everything the result
-depends on: the function's name, the source of the module that defines it (any edit to
-``lossviz/numerics.py`` misses the cache), the mpmath version, and every argument: a tensor by its
+depends on: the function's name, the source of the module that defines it and of the package
+modules it imports (any edit to ``lossviz/numerics.py`` or ``lossviz/_validate.py`` misses the
+cache), the mpmath version, and every argument: a tensor by its
 dtype, shape and bytes, anything else by its repr (floats repr exactly). A file that cannot be
 read is recomputed; a directory that cannot be written is not an error (the value is returned
 uncached). The directory is kept under 512 MB, oldest files first.
@@ -15,6 +16,7 @@ uncached). The directory is kept under 512 MB, oldest files first.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import sys
 import tempfile
@@ -38,11 +40,16 @@ def enabled() -> bool:
 
 
 def _module_source(function) -> bytes:
+    """The source of the module defining ``function`` and of the package modules it imports."""
     module = sys.modules.get(getattr(function, "__module__", ""), None)
     filename = getattr(module, "__file__", None)
     if not filename:
         raise ValueError(f"cached(): the source of {function!r} cannot be read, so no key can cover it")
-    return Path(filename).read_bytes()
+    package = module.__name__.split(".")[0]
+    helpers = sorted({value.__file__ for value in vars(module).values()
+                      if inspect.ismodule(value) and value.__name__.split(".")[0] == package
+                      and getattr(value, "__file__", None)})
+    return b"".join(Path(name).read_bytes() for name in [filename, *helpers])
 
 
 def _argument_bytes(value) -> bytes:

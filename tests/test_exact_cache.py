@@ -130,3 +130,13 @@ def test_the_directory_stays_under_its_limit(cache, monkeypatch):
     assert len(files) == 2 and newest in files  # the oldest went first
     monkeypatch.setattr(_exact_cache, "LIMIT_BYTES", 1)
     assert store(9).exists()  # the file just written stays, even alone over the limit
+
+
+def test_the_key_covers_the_package_modules_the_function_uses():
+    from pathlib import Path
+
+    from lossviz import _validate
+
+    source = _exact_cache._module_source(numerics.exact_cross_entropy)
+    assert Path(numerics.__file__).read_bytes() in source and Path(_validate.__file__).read_bytes() in source
+    assert Path(torch.__file__).read_bytes() not in source  # other packages are covered by version
