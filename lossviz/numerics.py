@@ -133,7 +133,6 @@ def sigmoid_saturation(dtype: torch.dtype = torch.float32, device: str | torch.d
 _TARGET_BITS = 120  # relative accuracy of every exact value before it is rounded
 _START_BITS = 150
 _MAX_BITS = 1 << 17
-VERSION = 2  # bump when an exact_* function's results change (it keys cached grids)
 
 
 def _as_float64(func: str, name: str, value) -> torch.Tensor:

@@ -6,8 +6,8 @@ loses what the notebooks say it loses (if a torch release fixes it, this fails a
 prose must change).
 
 The exact references of the big grids come from an on-disk cache (lossviz._exact_cache): keyed on
-the grid's bytes, the source of lossviz/numerics.py (and _validate.py) and mpmath's version, so any change that could
-change a reference recomputes it. LOSSVIZ_CACHE=off computes everything afresh.
+the grid's bytes, the source of lossviz/numerics.py (and _validate.py) and mpmath's version, so
+any change that could change a reference recomputes it. LOSSVIZ_CACHE=off computes them afresh.
 """
 import pytest
 import torch
