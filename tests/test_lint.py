@@ -175,6 +175,16 @@ def test_function_parameters_shadow_outer_names():
     """) == []
 
 
+def test_a_softmax_as_the_target_is_fine():
+    # distillation: the teacher's probabilities are the target, the student's logits the input
+    assert codes("""
+    soft = torch.softmax(teacher(x) / 2.0, dim=1)
+    loss = F.cross_entropy(student(x), soft)
+    loss = F.cross_entropy(input=student(x), target=soft)
+    """) == []
+    assert codes("loss = F.cross_entropy(input=torch.softmax(z, 1), target=y)\n") == ["double-softmax"]
+
+
 def test_sigmoid_for_reading_probabilities_is_fine():
     assert codes("""
     model = nn.Sequential(nn.Linear(2, 1))
