@@ -4,6 +4,8 @@ import math
 import mpmath
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lossviz import numerics
 
@@ -137,6 +139,9 @@ def assert_correctly_rounded(value: float, truth):
     with mpmath.workprec(REFERENCE_BITS):
         if value == 0:
             assert abs(truth) <= mpmath.ldexp(1, -1075), (value, truth)
+            return
+        if math.isinf(value):  # rounds beyond the largest float64 (2^1024 - 2^970) plus half its ULP
+            assert value * truth > 0 and abs(truth) >= mpmath.ldexp(2 ** 54 - 1, 1024 - 54), (value, truth)
             return
         error = abs(mpmath.mpf(value) - truth)
         assert error <= mpmath.mpf(math.ulp(value)) / 2 * (1 + mpmath.mpf(2) ** -60), (value, mpmath.nstr(truth, 20))
@@ -290,3 +295,32 @@ def test_helper_arguments_are_named():
         numerics.ulp_error(torch.ones(2), (torch.ones(2, dtype=torch.float64),) * 3)
     with pytest.raises(TypeError, match="'exact' must be float64"):
         numerics.ulp_error(torch.ones(2), torch.ones(2))
+
+
+# any finite float64, from subnormals to 1.8e308, in every argument
+any_float64 = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(deadline=None, max_examples=150, derandomize=True)
+@given(any_float64, any_float64, any_float64)
+def test_exact_bce_with_logits_for_any_float64(x, y, weight):
+    value = numerics.exact_bce_with_logits(float64([x]), float64([y]), float64([weight])).item()
+    assert_correctly_rounded(value, reference_bce(x, y, weight))
+
+
+@settings(deadline=None, max_examples=100, derandomize=True)
+@given(st.lists(any_float64, min_size=1, max_size=4), st.data())
+def test_exact_cross_entropy_for_any_float64(row, data):
+    target = data.draw(st.integers(0, len(row) - 1))
+    value = numerics.exact_cross_entropy(float64([row]), torch.tensor([target])).item()
+    assert_correctly_rounded(value, reference_cross_entropy(row, [float(k == target) for k in range(len(row))]))
+
+
+@settings(deadline=None, max_examples=100, derandomize=True)
+@given(any_float64, any_float64, any_float64)
+def test_exact_bce_with_logits_grad_for_any_float64(x, y, weight):
+    value = numerics.exact_bce_with_logits_grad(float64([x]), float64([y]), float64([weight])).item()
+    with mpmath.workprec(REFERENCE_BITS):
+        x_, y_, weight_ = mpmath.mpf(x), mpmath.mpf(y), mpmath.mpf(weight)
+        truth = (weight_ * y_ + 1 - y_) / (1 + mpmath.exp(-x_)) - weight_ * y_  # the textbook form
+    assert_correctly_rounded(value, truth)
