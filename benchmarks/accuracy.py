@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from _table import table, ulps
 from lossviz import naive, numerics, stable
+from lossviz import _exact_cache
 from lossviz._exact_cache import cached
 
 BCE = {
@@ -57,7 +58,13 @@ def main(points: int = 200_000) -> str:
     ce = table(["cross-entropy [m, 0, -1], target 0, float32", "worst ULP", "returns exactly 0 from m ="], ce_rows)
     seconds = time.perf_counter() - started
     return (f"## Accuracy: worst error in float32 ULPs against mpmath ({len(x):,} logits per label)\n\n{bce}\n\n{ce}\n\n"
-            f"({seconds:.0f} s)\n")
+            f"({seconds:.0f} s; {_cache_note()})\n")
+
+
+def _cache_note() -> str:
+    if not _exact_cache.enabled():
+        return "exact values computed afresh: LOSSVIZ_CACHE=off"
+    return f"exact values cached in {_exact_cache.directory()}; LOSSVIZ_CACHE=off recomputes them"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""`make bench`: prints every benchmark table (accuracy, speed, widget latency)."""
+"""`make bench`: prints every benchmark table (accuracy, speed, widget latency).
+
+The accuracy table's exact (mpmath) values are cached on disk (lossviz._exact_cache): the first
+run computes them (a minute or more), later runs read them in about a second.
+"""
 import sys
 from pathlib import Path
 
