@@ -144,7 +144,7 @@ def number(answer, expected: float, *, rel: float = 1e-6, absolute: float = 0.0,
     """Feedback for a numeric answer; ``what`` names the quantity in English and Korean."""
     value, problem = read_number(answer)
     if problem is not None:
-        return invalid("{what}: {problem}", "{what}: {problem}", what=i18n.pick({"en": what[0], "ko": what[1]}),
+        return invalid("For {what}: {problem}", "{what}: {problem}", what=i18n.pick({"en": what[0], "ko": what[1]}),
                        problem=i18n.pick({"en": problem[0], "ko": problem[1]}))
     if math.isclose(value, expected, rel_tol=rel, abs_tol=absolute) or (math.isnan(value) and math.isnan(expected)):
         return correct("Correct: {what} = {value:.6g}.", "정답입니다: {what} = {value:.6g}.",
