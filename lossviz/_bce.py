@@ -48,13 +48,16 @@ def _logits_terms(x, y, pos_weight):
         return _logits_terms_out_of_place(x, y, pos_weight)
     buffer = x.abs().neg_()
     log_term = F.softplus(buffer)  # log1p(exp(-|x|))
-    positive_part = torch.clamp_min(x, 0, out=buffer)  # the buffer is free again: reuse it
     if pos_weight is None:
-        return positive_part.addcmul_(x, y, value=-1).add_(log_term)  # max(x, 0) - x*y + log term
-    scaled_y = pos_weight * y
-    not_y = 1 - y
-    loss = positive_part.mul_(not_y).addcmul_(scaled_y, x.neg().clamp_min_(0))
-    return loss.addcmul_(scaled_y.add_(not_y), log_term)  # + (pw*y + 1 - y) * log term
+        linear = torch.clamp_min(x, 0, out=buffer)  # the buffer is free again: reuse it
+        return linear.addcmul_(x, y, value=-1).add_(log_term)  # max(x, 0) - x*y + log term
+    # (1 - y) * softplus(x) + pw*y * softplus(-x), softplus(+-x) = max(+-x, 0) + log term: both parts
+    # >= 0. Three tensors of x's size live at a time (torch's own op: about 2.5).
+    scaled_y = torch.mul(pos_weight, y, out=buffer)
+    positive = x.neg().clamp_min_(0).add_(log_term).mul_(scaled_y)  # pw*y * softplus(-x)
+    negative = log_term.add_(torch.clamp_min(x, 0, out=buffer))  # softplus(x)
+    negative.mul_(torch.mul(y, -1, out=buffer).add_(1))  # * (1 - y)
+    return negative.add_(positive)
 
 
 def _logits_terms_out_of_place(x, y, pos_weight):
@@ -63,8 +66,7 @@ def _logits_terms_out_of_place(x, y, pos_weight):
     if pos_weight is None:
         return x.clamp_min(0) - x * y + log_term
     scaled_y = pos_weight * y
-    not_y = 1 - y
-    return not_y * x.clamp_min(0) + scaled_y * (-x).clamp_min(0) + (scaled_y + not_y) * log_term
+    return (1 - y) * (x.clamp_min(0) + log_term) + scaled_y * ((-x).clamp_min(0) + log_term)
 
 
 def _exact(x, y, weight, pos_weight):
