@@ -4,8 +4,11 @@ the local torch 2.13.0 instead of Colab's 3.12+/2.11), lossviz installed by the 
 setup cell exactly as on Colab (`google.colab` present, via a sitecustomize; the install spec is
 the wheel `python -m build` makes, through LOSSVIZ_INSTALL_SPEC, in place of the git URL).
 
-Checks: the setup cell installs lossviz with one line of output and no restart; pip moved none of
-Colab's packages; 00_start_here, 00_explorers and 02 run in both languages with no warning on
+The kernels' working folder holds a folder named lossviz (a clone, as older instructions left in
+/content), which Python finds first as an empty namespace package.
+
+Checks: the setup cell installs lossviz with one line of output and no restart, past that folder;
+pip moved none of Colab's packages; 00_start_here, 00_explorers and 02 run in both languages with no warning on
 stderr; every control of every explorer they show changes its image when moved.
 
 The notebooks are copies with tools/notebook_headers.py applied, so this checks the setup cell the
@@ -44,6 +47,10 @@ def colab(tmp_path_factory):
     work = tmp_path_factory.mktemp("colab")
     wheel = build_wheel(work / "dist")
     notebooks = copy_with_headers(work)
+    for lang in ("en", "ko"):
+        # A clone named lossviz in the working folder, as older instructions left in /content:
+        # the first `import lossviz` finds it as an empty namespace package.
+        (notebooks / lang / "lossviz").mkdir()
     (work / "site").mkdir()
     (work / "site" / "sitecustomize.py").write_text(FAKE_COLAB)
     env = dict(os.environ, PYTHONPATH=str(work / "site"), LOSSVIZ_INSTALL_SPEC=str(wheel))

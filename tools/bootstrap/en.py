@@ -29,7 +29,7 @@ class LossvizNotInstalled(Exception):
 if not lossviz_installed():
     if "google.colab" not in sys.modules:
         raise LossvizNotInstalled() from None
-    print("Installing lossviz into this Colab session (about a minute)...")
+    print("Installing lossviz into this Colab session (under a minute)...")
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", LOSSVIZ_SPEC],
                          capture_output=True, text=True)
     if pip.returncode != 0:

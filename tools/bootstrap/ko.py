@@ -29,7 +29,7 @@ class LossvizNotInstalled(Exception):
 if not lossviz_installed():
     if "google.colab" not in sys.modules:
         raise LossvizNotInstalled() from None
-    print("이 Colab 세션에 lossviz를 설치하는 중입니다(1분 정도 걸립니다)...")
+    print("이 Colab 세션에 lossviz를 설치하는 중입니다(1분이 채 걸리지 않습니다)...")
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", LOSSVIZ_SPEC],
                          capture_output=True, text=True)
     if pip.returncode != 0:
