@@ -28,7 +28,8 @@ as ``.squeeze(1)``, ``.view(-1)``, ``[:, 0]``):
 
 A deliberate demonstration is silenced by a comment on any line of the reported expression:
 ``# lossviz: ignore[double-sigmoid]`` (one or more codes, comma-separated) or
-``# lossviz: ignore`` (every code).
+``# lossviz: ignore`` (every code), on a line of the reported expression or alone on the line
+above it.
 """
 from __future__ import annotations
 
@@ -402,7 +403,11 @@ def python_of_cell(source: str) -> str | None:
 
 
 def _ignored(code: str, node: ast.AST, lines: list[str]) -> bool:
-    for number in range(node.lineno, (getattr(node, "end_lineno", None) or node.lineno) + 1):
+    numbers = list(range(node.lineno, (getattr(node, "end_lineno", None) or node.lineno) + 1))
+    # A marker alone on the line above also counts, so a long demonstration line stays short.
+    if node.lineno >= 2 and lines[node.lineno - 2].lstrip().startswith("#"):
+        numbers.insert(0, node.lineno - 1)
+    for number in numbers:
         if number - 1 < len(lines):
             for match in _IGNORE.finditer(lines[number - 1]):
                 listed = match.group(1)

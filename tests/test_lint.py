@@ -296,3 +296,21 @@ def test_notebook_11_is_clean_once_its_demonstrations_are_marked():
         path = ROOT / "notebooks" / language / "11_common_mistakes.ipynb"
         findings, errors = lint.lint_file(path)
         assert errors == [] and findings == [], findings
+
+
+def test_a_marker_alone_on_the_line_above_silences_the_next_line_only():
+    source = """
+        import torch.nn.functional as F
+        # lossviz: ignore[sigmoid-bce]  (a deliberate demonstration)
+        a = F.binary_cross_entropy(torch.sigmoid(x), y)
+        b = F.binary_cross_entropy(torch.sigmoid(x), y)
+    """
+    findings = lint.lint_source(textwrap.dedent(source))
+    assert [(f.code, f.line) for f in findings] == [("sigmoid-bce", 5)]
+
+
+def test_the_collection_s_own_notebooks_are_clean_where_demonstrations_are_marked():
+    notebooks = Path(__file__).resolve().parent.parent / "notebooks"
+    findings, errors = lint.lint_paths([notebooks])
+    assert errors == []
+    assert [f"{f.path}:{f.line}: {f.code}" for f in findings] == []
