@@ -144,6 +144,8 @@ def update_notebook(nb: nbformat.NotebookNode, links: Links, lang: str, stem: st
     title.source = "\n".join(lines)
 
     existing = [i for i, cell in enumerate(nb.cells) if cell.get("id") == SETUP_CELL_ID]
+    # An executed setup cell keeps its execution count and (empty) outputs.
+    cell = nb.cells[existing[0]] if existing else setup_cell(setup)
     for i in reversed(existing):
         del nb.cells[i]
     first_code = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "code"), None)
@@ -156,7 +158,13 @@ def update_notebook(nb: nbformat.NotebookNode, links: Links, lang: str, stem: st
                           "checks that it can be imported)")
     if existing and existing[0] != first_code:
         raise HeaderError("the setup cell is not right before the first code cell")
-    nb.cells.insert(first_code, setup_cell(setup))
+    fresh = setup_cell(setup)
+    if cell.source != fresh.source:
+        cell.source = fresh.source
+        cell.execution_count = None
+        cell.outputs = []
+    cell.metadata.update(fresh.metadata)
+    nb.cells.insert(first_code, cell)
 
 
 def readme_blocks(root: Path, links: Links) -> dict[str, str]:
