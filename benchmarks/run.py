@@ -20,6 +20,9 @@ try:
 except ModuleNotFoundError as missing:
     if missing.name != "widget_latency":
         raise
+import browser_latency  # noqa: E402  (end to end in JupyterLab + Chromium; skipped without Chromium)
+
+SECTIONS.append(browser_latency.main)
 
 if __name__ == "__main__":
     for section in SECTIONS:

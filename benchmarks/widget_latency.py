@@ -6,14 +6,15 @@ update). "live" sets the control's value: recompute, move the artists, blit, enc
 drawn and saved as PNG. Same data, same drawing code, same machine, interleaved.
 """
 import gc
-import io
 import time
 
 import numpy as np
-from ipywidgets import Dropdown, FloatText, ToggleButtons
+from ipywidgets import Dropdown, ToggleButtons
 
+from _interact import interact_png
 from _table import table
 from lossviz.widgets import EXPLORERS
+from lossviz.widgets._explorer import NumberBox
 
 
 def sweep(control, steps=16):
@@ -21,8 +22,9 @@ def sweep(control, steps=16):
     if isinstance(control, (Dropdown, ToggleButtons)):
         values = [option[1] if isinstance(option, tuple) else option for option in control.options]
         return (values * steps)[:steps]
-    if isinstance(control, FloatText):
-        return list(np.linspace(control.value * 0.5, control.value * 1.5, steps))
+    if isinstance(control, NumberBox):
+        value = float(control.value)
+        return [f"{v:.6g}" for v in np.linspace(value * 0.5, value * 1.5, steps)]
     low, high = control.min, control.max
     if type(control).__name__ == "FloatLogSlider":
         return list(control.base ** np.linspace(low, high, steps))
@@ -32,13 +34,7 @@ def sweep(control, steps=16):
 
 def interact_pattern(explorer, values):
     """A new figure per update, as an `interact` callback with plt.subplots would make."""
-    fresh = type(explorer).__new__(type(explorer))
-    fresh.language, fresh.controls = explorer.language, explorer.controls
-    figure, _ = fresh.build_figure()
-    fresh.draw(fresh.compute(**values))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return interact_png(explorer, values)
 
 
 def measure(make):
@@ -46,14 +42,16 @@ def measure(make):
     explorer = make("en")
     steps, typed = [], []
     for control_name, control in explorer.controls.items():
+        if control_name in explorer.MIRRORS:
+            continue  # a slider's box: the slider's own sweep covers it
         start_value = control.value
         for value in sweep(control):
             before = explorer.live.full_draws
             started = time.perf_counter()
             control.value = value
             elapsed = time.perf_counter() - started
-            (typed if isinstance(control, FloatText) else steps).append((elapsed, explorer.live.full_draws - before))
-            if not isinstance(control, FloatText):
+            (typed if isinstance(control, NumberBox) else steps).append((elapsed, explorer.live.full_draws - before))
+            if not isinstance(control, NumberBox):
                 steps[-1] += (dict(explorer.values()),)
         control.value = start_value
     assert explorer.last_error is None and not explorer.message.value, explorer.message.value

@@ -14,8 +14,10 @@ shows why, in the explorer's language, and the box goes back to the value drawn.
 from __future__ import annotations
 
 import base64
+import collections
 import contextlib
 import math
+import time
 
 import ipywidgets
 import traitlets
@@ -121,6 +123,7 @@ class Explorer:
                                       layout=ipywidgets.Layout(width="100%", max_width=f"{width + 20}px"))
         self.data = None
         self.last_error: Exception | None = None
+        self.update_seconds = collections.deque(maxlen=500)  # kernel-side time of recent updates
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.refresh(frame_changed=True)
@@ -294,10 +297,13 @@ class Explorer:
 
     def refresh(self, frame_changed: bool = False) -> bool:
         """Recompute and redraw. On a value it cannot draw, shows why and keeps the last figure."""
+        started = time.perf_counter()
         try:
             data = self.compute(**self.values())
             frame_changed = self.draw(data) or frame_changed
-            self.image.value = self.live.render(frame_changed)
+            frame = self.live.render(frame_changed)
+            self.update_seconds.append(time.perf_counter() - started)
+            self.image.value = frame
         except InputProblem as problem:
             self._show(self.t("invalid", reason=problem))
             return False
