@@ -45,17 +45,28 @@ def _softmax(z):
 def _rows(z, target, keep, weight, smoothing):
     """float64 loss of a slice of rows (class-index targets)."""
     classes = z.shape[1]
-    top, top_index = z.max(1, keepdim=True)
+    few_classes = classes <= 32  # max with indices is slow over a short last dimension, amax is not
+    if few_classes:
+        top, top_index = z.amax(1, keepdim=True), None
+    else:
+        top, top_index = z.max(1, keepdim=True)
     shifted = z.to(torch.float64, copy=True).sub_(top)  # exact for float32 / half logits
-    true_margin = top.squeeze(1).double() - z.gather(1, target.unsqueeze(1)).squeeze(1).double()
+    true_margin = -shifted.gather(1, target.unsqueeze(1)).squeeze(1)  # m - z_y
     smooth = None
     if smoothing > 0:
         weighted = shifted if weight is None else shifted * _class_view(weight, z.dim())
         smooth = -weighted.sum(1)  # sum_j w_j (m - z_j)
     scaled = shifted.exp_()
-    # in place where values are real; vmap has a batching rule only for the out-of-place scatter
-    scaled = scaled.scatter_(1, top_index, 0.0) if has_values(z) else scaled.scatter(1, top_index, 0.0)
-    others = scaled.sum(1)
+    in_place = has_values(z)  # vmap has batching rules only for the out-of-place forms
+    if few_classes:
+        # leave out one exp(0) = 1 exactly: drop every term that is exactly 1 (the top, its ties, any
+        # exp(-tiny) that rounds to 1), then add back all of them but one
+        at_top = scaled == 1
+        scaled = scaled.masked_fill_(at_top, 0.0) if in_place else scaled.masked_fill(at_top, 0.0)
+        others = scaled.sum(1) + (at_top.sum(1) - 1)
+    else:
+        scaled = scaled.scatter_(1, top_index, 0.0) if in_place else scaled.scatter(1, top_index, 0.0)
+        others = scaled.sum(1)
     true_weight = 1.0 if weight is None else _per_sample(weight, target)
     total_weight = classes if weight is None else weight.sum()
     row_total = (1 - smoothing) * true_weight + (smoothing / classes) * total_weight
@@ -89,7 +100,9 @@ class ClassIndexCrossEntropy(torch.autograd.Function):
     def forward(z, target, keep, weight, smoothing):
         weight64 = None if weight is None else weight.double()
         count = z.shape[0]
-        rows = max(1, _CHUNK // max(1, z.numel() // count)) if count else 1
+        # at most 8 slices (few Python-level ops, few thread-pool rounds), none under 4 MiB
+        per_slice = max(_CHUNK, -(-z.numel() // 8))
+        rows = max(1, per_slice // max(1, z.numel() // count)) if count else 1
         part = (lambda t, start: t.narrow(0, start, min(rows, count - start)))
         pieces = [_rows(part(z, start), part(target, start), part(keep, start), weight64, smoothing)
                   for start in range(0, count, rows)]
