@@ -372,7 +372,7 @@ def training_curves(histories: dict, title: str, *, metrics: Sequence[str] | Non
         if metric in logy:
             axis.set_yscale("log")
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=9)
+    axes[0].legend()
     figure.suptitle(title)
     return figure
 

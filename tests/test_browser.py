@@ -392,8 +392,7 @@ def test_explorer_redraws_when_a_slider_moves(page, lab, lang):
 
         # Move the first slider as a person would: click its handle (which focuses it), press ArrowRight.
         handle = output.locator(".noUi-handle").first
-        readout = output.locator(".widget-readout").first
-        value_before = readout.inner_text()
+        value_before = handle.get_attribute("aria-valuenow")
         handle.click()
         for _ in range(ARROW_PRESSES):
             page.keyboard.press("ArrowRight")
@@ -404,12 +403,12 @@ def test_explorer_redraws_when_a_slider_moves(page, lab, lang):
             arg=before["src"], timeout=FIGURE_S * 1000)
         page.wait_for_timeout(200)
         after = _explorer(page)
-        value_after = readout.inner_text()
+        value_after = handle.get_attribute("aria-valuenow")
         figure_after = image.screenshot()
         explorer.screenshot(path=str(SCREENSHOTS / f"{name}-explorer-after.png"))
         _screenshot(page, f"{name}-after")
 
-        assert value_after != value_before, f"the slider did not move: readout {value_before!r} -> {value_after!r}"
+        assert value_after != value_before, f"the slider did not move: {value_before!r} -> {value_after!r}"
         assert after["src"] != before["src"], "the <img> got no new figure"
         assert figure_after != figure_before, "the figure's pixels did not change after the slider moved"
         assert after["root"]["width"] <= after["output"]["width"] + 1, f"explorer wider than its output area: {after}"
@@ -449,8 +448,11 @@ def test_start_here_runs_cleanly(page, lab, lang):
         assert not problems, f"{relpath}: {problems}"
 
 
-def test_every_explorer_redraws_when_its_slider_moves(page, lab):
-    """00_explorers holds all five explorers: in each, the first slider, moved by keyboard, redraws its figure."""
+def test_every_explorer_redraws_and_draws_what_is_typed(page, lab):
+    """00_explorers holds all five explorers: in each, the first slider, moved by keyboard, redraws its figure
+    and its box follows; then typed values: 19 into pos_weight is drawn as 19 (not the slider's 19.95),
+    1e30 into K, nan into the logit range and 1e-30 into pos_weight are refused with a message naming
+    the allowed range, and each box goes back to the value drawn."""
     relpath = "en/00_explorers.ipynb"
     with _screenshot_on_failure(page, "en-00_explorers-all"):
         _open_and_run(page, lab, relpath)
@@ -464,16 +466,75 @@ def test_every_explorer_redraws_when_its_slider_moves(page, lab):
             page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle(),
                                    timeout=FIGURE_S * 1000)
             source_before = image.get_attribute("src")
-            readout = output.locator(".widget-readout").first
-            value_before = readout.inner_text()
-            output.locator(".noUi-handle").first.click()
+            handle = output.locator(".noUi-handle").first
+            box = output.locator("input[type=text]").first  # the slider's box, its readout
+            box_before = box.input_value()
+            handle.click()
             for _ in range(ARROW_PRESSES):
                 page.keyboard.press("ArrowRight")
             page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
                                    arg=[image.element_handle(), source_before], timeout=FIGURE_S * 1000)
-            assert readout.inner_text() != value_before, f"explorer {index + 1}: the slider did not move"
+            # (aria-valuenow is rounded to one decimal for a float slider: the box says where it is)
+            assert box.input_value() != box_before, f"explorer {index + 1}: the slider moved, its box did not follow"
             message = output.locator(".widget-html").first.inner_text()
             assert "⚠" not in message, f"explorer {index + 1} shows a message after a slider move: {message!r}"
         _screenshot(page, "en-00_explorers-all-after")
+
+        # Typing: what is drawn is what was typed, and a refused entry says why and goes back.
+        overflow, softmax, pos_weight = outputs.nth(0), outputs.nth(2), outputs.nth(4)
+        _type(page, pos_weight, 0, "19")
+        page.wait_for_timeout(TYPED_SETTLE_MS)  # the slider's snap to its grid comes back in this time
+        assert pos_weight.locator("input[type=text]").first.input_value() == "19"
+        assert _kernel(page, "imbalance.values()['pos_weight']") == "19.0"
+        assert "⚠" not in pos_weight.locator(".widget-html").first.inner_text()
+        drawn = {}
+        for output, box_index, typed, expected in (
+                (softmax, 0, "1e30", "classes K must be a whole number from 2 to 10"),
+                (overflow, 1, "nan", "logit range ± must be a number from 0.5 to 10000"),
+                (pos_weight, 0, "1e-30", "pos_weight must be a number from 0.1 to 100")):
+            shown = output.locator("input[type=text]").nth(box_index).input_value()
+            drawn[typed] = shown
+            _type(page, output, box_index, typed, new_figure=False)
+            message = output.locator(".widget-html").first
+            page.wait_for_function("([el, text]) => el.textContent.includes(text)",
+                                   arg=[message.element_handle(), expected], timeout=FIGURE_S * 1000)
+            page.wait_for_function("([el, text]) => el.value === text",
+                                   arg=[output.locator("input[type=text]").nth(box_index).element_handle(), shown],
+                                   timeout=FIGURE_S * 1000)
+        assert drawn["1e-30"] == "19"
+        assert _kernel(page, "softmax.values()['classes'], overflow.values()['logit_range']") == \
+            f"{int(drawn['1e30'])} {float(drawn['nan'])}"
+        _screenshot(page, "en-00_explorers-typed")
         problems = _notebook_text_problems(page) + page.problems
         assert not problems, f"{relpath}: {problems}"
+
+
+TYPED_SETTLE_MS = 1500
+
+# Runs `code` in the notebook's kernel; resolves to what it printed.
+_EXECUTE = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const future = kernel.requestExecute({code, silent: false, store_history: false});
+  let text = '';
+  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
+  await future.done;
+  return text;
+}"""
+
+
+def _kernel(page, expression: str) -> str:
+    return page.evaluate(_EXECUTE, f"print({expression})").strip()
+
+
+def _type(page, output, box_index: int, text: str, new_figure: bool = True) -> None:
+    """Types ``text`` into the explorer's box ``box_index`` and presses Enter, as a person would."""
+    image = output.locator("img.widget-image").first
+    source_before = image.get_attribute("src")
+    box = output.locator("input[type=text]").nth(box_index)
+    box.click()
+    box.fill("")
+    page.keyboard.type(text)
+    page.keyboard.press("Enter")
+    if new_figure:
+        page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
+                               arg=[image.element_handle(), source_before], timeout=FIGURE_S * 1000)

@@ -5,7 +5,9 @@ a message line and an ``ipywidgets.Image``), ``.controls`` (name -> control), ``
 live Figure) and ``.data`` (what is plotted now). It displays as the live widget plus its current
 PNG and a short stable text, so the figure shows on GitHub and in static HTML too. Set a control's
 ``.value`` (or drag it) and the figure updates in place; a value it cannot draw shows a message in
-the widget and leaves the last figure. ``lang`` defaults to :func:`lossviz.set_language`'s.
+the widget, saying what is allowed and why, and leaves the last figure. Every slider has a box next
+to it that shows, and takes, the exact value drawn (``values()`` reports it). ``lang`` defaults to
+:func:`lossviz.set_language`'s. Works with ipywidgets 8 and 7 (Colab).
 """
 from ._explorer import Explorer, InputProblem
 from .label_smoothing import LabelSmoothingExplorer
