@@ -380,63 +380,68 @@ def training_curves(histories: dict, title: str, *, metrics: Sequence[str] | Non
 class ClassBars:
     """Bars for K classes (one group per class, one bar per series) on a fixed [0, 1] x axis.
 
-    Each series is one PolyCollection (one draw call for all K bars) plus a hatched twin for the
-    bars flagged in ``update(hatched=...)``. Changing K moves bars and their class labels, both
+    Each series is one PolyCollection (one draw call for all K bars). A value that is not finite
+    has no height: its bar runs through the whole panel in the colour and hatch of its kind
+    (NONFINITE_STYLE: +inf, −inf, NaN, −NaN), which a legend names (``nonfinite_handles``), so no
+    text has to squeeze into a slot at large K. Changing K moves bars and their class labels, both
     plain artists, so the frame (limits, ticks) never changes and the update stays a cheap blit.
     """
 
-    def __init__(self, axes, series: dict, capacity: int, *, label_offset: float = -0.035, hatch: str = "////"):
+    def __init__(self, axes, series: dict, capacity: int, *, label_offset: float = -0.035):
         from matplotlib.collections import PolyCollection
         self.axes = axes
         axes.set_xlim(0, 1)
         axes.set_xticks([])
         axes.xaxis.labelpad = 18  # room for the class labels drawn below the axes
         self.series = {}
-        self.hatched = {}
         for name, style in series.items():
             style = dict(style)
             if style.pop("fill", True) is False:
                 style["facecolor"] = "none"
             self.series[name] = axes.add_collection(PolyCollection([], **style))
-            twin = {**style, "hatch": hatch, "edgecolor": style.get("edgecolor", "white")}
-            self.hatched[name] = axes.add_collection(PolyCollection([], **twin))
+        self.nonfinite = {kind: axes.add_collection(PolyCollection([], edgecolor="white", linewidth=0.5, **style))
+                          for kind, style in NONFINITE_STYLE.items()}
         self.labels = [axes.text(0, label_offset, "", transform=axes.get_xaxis_transform(), ha="center", va="top",
                                  fontsize=10, visible=False) for _ in range(capacity)]
         self.capacity = capacity
         self.boxes: dict = {}
+        self.kinds: dict = {}
 
     @property
     def artists(self) -> list:
-        return list(self.series.values()) + list(self.hatched.values()) + self.labels
+        return list(self.series.values()) + list(self.nonfinite.values()) + self.labels
 
     def centers(self, classes: int) -> np.ndarray:
         return (np.arange(classes) + 0.5) / classes
 
-    def update(self, values: dict, classes: int, hatched: dict | None = None) -> None:
-        """``values[name]`` holds K bar heights (bars start at 0; negative heights go down);
-        ``hatched[name]`` (K booleans) draws those bars hatched through the whole panel, for a
-        value that is not finite and so has no height."""
+    def update(self, values: dict, classes: int) -> None:
+        """``values[name]`` holds K values (bars start at 0; negative ones go down; ±inf and NaN
+        are drawn through the panel, styled by their kind)."""
         slot = 1.0 / classes
         width = 0.8 * slot / len(self.series)
-        hatched = hatched or {}
-        self.boxes = {}
+        bottom_limit, top_limit = self.axes.get_ylim()
+        self.boxes, self.kinds = {}, {}
+        odd = {kind: [] for kind in NONFINITE}
         for offset, name in enumerate(self.series):
             heights = values.get(name)
-            plain, marked, boxes = [], [], []
+            plain, boxes, kinds = [], [], []
             if heights is not None:
-                flags = hatched.get(name, np.zeros(classes, bool))
+                heights = np.asarray(heights, dtype=float)[:classes]
+                masks = nonfinite_kinds(heights)
                 for index in range(classes):
-                    left, height, bottom = index * slot + 0.1 * slot + offset * width, float(heights[index]), 0.0
-                    if flags[index]:  # not a number: a hatched bar through the whole panel
-                        bottom, height = self.axes.get_ylim()
-                    box = [(left, bottom), (left + width, bottom), (left + width, height), (left, height)]
-                    (marked if flags[index] else plain).append(box)
-                    boxes.append((left, width, height))
+                    left = index * slot + 0.1 * slot + offset * width
+                    kind = next((k for k, mask in masks.items() if mask[index]), "")
+                    low, high = (bottom_limit, top_limit) if kind else (0.0, float(heights[index]))
+                    box = [(left, low), (left + width, low), (left + width, high), (left, high)]
+                    (odd[kind] if kind else plain).append(box)
+                    boxes.append((left, width, high))
+                    kinds.append(kind)
             self.series[name].set_verts(plain)
-            self.hatched[name].set_verts(marked)
             self.series[name].set_visible(bool(plain))
-            self.hatched[name].set_visible(bool(marked))
-            self.boxes[name] = boxes
+            self.boxes[name], self.kinds[name] = boxes, kinds
+        for kind, bars in self.nonfinite.items():
+            bars.set_verts(odd[kind])
+            bars.set_visible(bool(odd[kind]))
         step = 1 if classes <= 10 else 2
         for index, label in enumerate(self.labels):
             label.set_visible(index < classes and index % step == 0)
@@ -458,7 +463,8 @@ def note_line(figure: matplotlib.figure.Figure, lines: int = 1, fontsize: float 
 # --- non-finite values, named ----------------------------------------------------------------------
 
 NONFINITE = ("+inf", "−inf", "NaN", "−NaN")
-NONFINITE_STYLE = {"+inf": dict(facecolor="#D55E00", hatch="////"), "−inf": dict(facecolor="#0072B2", hatch="\\\\\\\\"),
+# dark colours no data series uses (Tol's wine and indigo, two greys), each with its own hatch
+NONFINITE_STYLE = {"+inf": dict(facecolor="#882255", hatch="////"), "−inf": dict(facecolor="#332288", hatch="\\\\\\\\"),
                    "NaN": dict(facecolor="#999999", hatch="xx"), "−NaN": dict(facecolor="#555555", hatch="..")}
 
 

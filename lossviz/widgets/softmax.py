@@ -3,8 +3,9 @@
 K logits spread evenly over [-s, s] (K = 3, s = 1000 is [1000, 0, -1000]). Three panels: the
 log-probability of each class both ways (the naive one turns into -inf), the loss of the chosen
 target against the spread (the naive one turns inf, then NaN in its gradient), and the gradient
-per class, softmax(z) - onehot, which the naive form loses to NaN. A bar whose naive value is not
-finite is hatched and named by a vertical label that fits its slot at every K.
+per class, softmax(z) - onehot, which the naive form loses to NaN. A value that is not finite runs
+through its panel in the colour and hatch of its kind (−inf, NaN, ...), named by the legend, so
+nothing has to squeeze into a bar's slot at K = 10.
 """
 from __future__ import annotations
 
@@ -29,15 +30,6 @@ def _logits(spread, classes, dtype):
     return (torch.as_tensor(spread, dtype=torch.float64).reshape(-1, 1) * base).to(dtype)
 
 
-def _name(value) -> str:
-    """How a non-finite value is named on its bar ('' for a finite one)."""
-    if np.isnan(value):
-        return "−NaN" if np.signbit(value) else "NaN"
-    if np.isinf(value):
-        return "−inf" if value < 0 else "+inf"  # rotated, ∞ would read as 8
-    return ""
-
-
 class SoftmaxExplorer(Explorer):
     name = "softmax_explorer"
     BOXES = {"classes_text": "classes", "spread_text": "spread", "target_text": "target"}
@@ -46,7 +38,7 @@ class SoftmaxExplorer(Explorer):
         "en": {"classes": "classes K", "spread": "spread s", "target": "target class", "dtype": "dtype",
                "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "log-probability (symlog)",
                "title_log_p": "log p per class", "title_loss": "Loss vs spread s", "title_grad": "Gradient softmax − onehot",
-               "spread_axis": "spread s (logits from −s to s)", "grad_axis": "dL/dz", "hatched": "hatched: not finite", "band": "loss {kind}",
+               "spread_axis": "spread s (logits from −s to s)", "grad_axis": "dL/dz", "bar": "bar through the panel: {kind}", "band": "loss {kind}",
                "note": "z = {first} … {last} ({dtype}), target {target}: log(softmax(z)) is not finite for {bad} of {K} "
                        "classes; shaded: where its loss is ±inf or NaN",
                "classes_why": "a softmax needs two classes; the figure has room for 10",
@@ -54,7 +46,7 @@ class SoftmaxExplorer(Explorer):
         "ko": {"classes": "클래스 수 K", "spread": "간격 s", "target": "정답 클래스", "dtype": "자료형",
                "naive": "log(softmax(z))", "stable": "log_softmax(z) (LogSumExp)", "log_p": "로그 확률 (symlog)",
                "title_log_p": "클래스별 log p", "title_loss": "간격 s에 따른 손실", "title_grad": "그래디언트 소프트맥스 − 원-핫",
-               "spread_axis": "간격 s (로짓은 −s부터 s까지)", "grad_axis": "dL/dz", "hatched": "빗금: 유한하지 않은 값", "band": "손실 {kind}",
+               "spread_axis": "간격 s (로짓은 −s부터 s까지)", "grad_axis": "dL/dz", "bar": "패널 전체 막대: {kind}", "band": "손실 {kind}",
                "note": "z = {first} … {last} ({dtype}), 정답 {target}: 클래스 {K}개 중 {bad}개에서 log(softmax(z))가 "
                        "유한하지 않습니다. 색칠한 곳: 그 손실이 ±inf나 NaN인 구간",
                "classes_why": "소프트맥스에는 클래스가 둘 이상 필요하고, 그림에는 10개까지 들어갑니다",
@@ -98,11 +90,6 @@ class SoftmaxExplorer(Explorer):
                   "stable": dict(facecolor=PALETTE["stable"], edgecolor="white", linewidth=0.5)}
         self.log_bars = ClassBars(log_axes, series, MAX_CLASSES)
         self.grad_bars = ClassBars(grad_axes, series, MAX_CLASSES)
-        # where the naive form gives −∞ or NaN a bar cannot say it: a vertical word in its slot does
-        self.marks = {name: [axes.text(0, 0, "", ha="center", va="center", rotation=90, fontsize=10,
-                                       fontweight="bold", color="black", visible=False, clip_on=True)
-                             for _ in range(MAX_CLASSES)]
-                      for name, axes in (("log", log_axes), ("grad", grad_axes))}
         log_axes.set_ylim(BOTTOM * 1.5, 1.0)
         symlog(log_axes, linthresh=1.0)
         log_axes.set_ylabel(self.t("log_p"))
@@ -128,12 +115,13 @@ class SoftmaxExplorer(Explorer):
         for axes in (log_axes, loss_axes, grad_axes):
             axes.grid(alpha=0.3)
         handles = [Patch(facecolor=PALETTE["textbook"], label=self.t("naive")),
-                   Patch(facecolor=PALETTE["stable"], label=self.t("stable")),
-                   Patch(facecolor=PALETTE["textbook"], hatch="////", edgecolor="white", label=self.t("hatched"))]
+                   Patch(facecolor=PALETTE["stable"], label=self.t("stable"))]
+        handles += [Patch(edgecolor="white", label=self.t("bar", kind=kind), **NONFINITE_STYLE[kind])
+                    for kind in ("−inf", "NaN", "−NaN")]
         handles += [Patch(facecolor=NONFINITE_STYLE[kind]["facecolor"], alpha=0.25, label=self.t("band", kind=kind))
                     for kind in ("+inf", "NaN")]
-        figure.legend(handles=handles, loc="outside lower center", ncols=5, frameon=False)
-        dynamic = self.log_bars.artists + self.grad_bars.artists + [t for marks in self.marks.values() for t in marks]
+        figure.legend(handles=handles, loc="outside lower center", ncols=4, frameon=False)
+        dynamic = self.log_bars.artists + self.grad_bars.artists
         dynamic += list(self.loss_lines.values()) + [self.loss_marker, self.note]
         dynamic += [a for pool in self.loss_shading.values() for a in pool.artists]
         return figure, dynamic
@@ -164,21 +152,8 @@ class SoftmaxExplorer(Explorer):
 
     def draw(self, data):
         classes = data["classes"]
-        raw = {"log": data["log_p"], "grad": data["grad"]}
-        log_p = {key: np.where(np.isneginf(v), BOTTOM, np.nan_to_num(v, nan=0.0, posinf=0.0))
-                 for key, v in data["log_p"].items()}
-        grad = {key: np.nan_to_num(v, nan=0.0, posinf=0.0, neginf=0.0) for key, v in data["grad"].items()}
-        for name, bars, heights, where in (("log", self.log_bars, log_p, BOTTOM / 30), ("grad", self.grad_bars, grad, 0.0)):
-            hatched = {key: ~np.isfinite(v) for key, v in raw[name].items()}
-            bars.update(heights, classes, hatched)
-            names = [_name(v) for v in raw[name]["naive"]]
-            for index, mark in enumerate(self.marks[name]):
-                text = names[index] if index < classes else ""
-                mark.set_visible(bool(text))
-                if text:
-                    left, width, _ = bars.boxes["naive"][index]
-                    mark.set_text(text)
-                    mark.set_position((left + width / 2, where))
+        self.log_bars.update(data["log_p"], classes)
+        self.grad_bars.update(data["grad"], classes)
         for key, line in self.loss_lines.items():
             values = data["curve"][key]
             line.set_data(SPREADS, np.where(np.isfinite(values), values, np.nan))
