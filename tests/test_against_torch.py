@@ -305,3 +305,30 @@ def test_nan_logits_propagate_instead_of_raising():
     z = torch.tensor([[float("nan"), 1.0], [0.0, 1.0]])
     out = stable.cross_entropy(z, torch.tensor([0, 1]), reduction="none")
     assert torch.isnan(out[0]) and torch.isfinite(out[1])
+
+
+# --- accuracy at the edges torch gets wrong -------------------------------------------------------
+
+def test_confident_predictions_keep_their_tiny_loss():
+    from lossviz import numerics
+
+    margin = torch.linspace(0, 100, 2001)
+    z = torch.stack([margin, torch.zeros_like(margin), -torch.ones_like(margin)], 1)
+    target = torch.zeros(len(margin), dtype=torch.long)
+    for smoothing in (0.0, 0.1):
+        loss = stable.cross_entropy(z, target, reduction="none", label_smoothing=smoothing)
+        exact = numerics.exact_cross_entropy(z, target, smoothing)
+        assert numerics.ulp_error(loss, exact).max().item() <= 1.0
+    assert (F.cross_entropy(z, target, reduction="none")[margin >= 17] == 0).all()  # torch's op
+
+
+def test_weighted_losses_that_float32_rounds_into_its_subnormals():
+    # exp(-104.5) is below float32's smallest subnormal; times a weight of 1000 it is not
+    x = torch.tensor([-104.5, -95.0, 90.0, 120.0])
+    y = torch.tensor([0.0, 0.0, 1.0, 1.0])
+    weight, pos_weight = torch.tensor([1000.0, 3.0, 1.0, 1.0]), torch.tensor([7.0])
+    loss = stable.binary_cross_entropy_with_logits(x, y, weight=weight, pos_weight=pos_weight, reduction="none")
+    x64 = x.double()
+    exact = (weight.double() * torch.where(y == 1, pos_weight.double(), 1.0) * torch.exp(-x64.abs())).float()
+    assert torch.equal(loss, exact)
+    assert loss[0] > 0
