@@ -151,8 +151,15 @@ class BCEWithLogits(torch.autograd.Function):
         grad_x = grad_y = grad_weight = grad_pos_weight = None
         if ctx.needs_input_grad[0]:
             in_place = _may_modify(x, y, grad, weight, pos_weight)
-            dx = _logits_dx(x, y, pos_weight, in_place)
-            grad_x = dx.mul_(weighted) if in_place else dx * weighted
+            if in_place and pos_weight is not None:
+                # the scale folded into the small factors first: w (pw*y + 1 - y) sigma(x) - w pw*y in
+                # five passes over x instead of seven
+                scaled_y = y * (pos_weight * weighted)
+                coefficient = torch.addcmul(weighted, y, (pos_weight - 1) * weighted)
+                grad_x = coefficient.mul_(torch.sigmoid(x)).sub_(scaled_y)
+            else:
+                dx = _logits_dx(x, y, pos_weight, in_place)
+                grad_x = dx.mul_(weighted) if in_place else dx * weighted
         if ctx.needs_input_grad[1]:
             grad_y = _logits_dy(x, pos_weight) * weighted
         if ctx.needs_input_grad[2]:
