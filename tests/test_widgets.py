@@ -463,3 +463,22 @@ def test_values_and_description_keep_their_shape():
     assert EXPLORERS["label_smoothing_explorer"]("en").describe() == \
         "label_smoothing_explorer(epsilon=0.1, classes=4, convention='torch', margin=5.0)"
     assert EXPLORERS["precision_explorer"]("en").describe() == "precision_explorer(label=0.0, dtype='float32')"
+
+
+def test_a_box_accepts_exactly_its_sliders_range(explorer):
+    """Box and slider never disagree: what a box accepts, its slider can show."""
+    for box, setting in explorer.BOXES.items():
+        slider = explorer.controls[setting]
+        if slider is explorer.controls[box] or not hasattr(slider, "max"):
+            continue
+        log = type(slider).__name__ == "FloatLogSlider"
+        low, high = (slider.base ** slider.min, slider.base ** slider.max) if log else (slider.min, slider.max)
+        if setting == "target":
+            continue  # bounded by K, checked in the softmax tests
+        for end in (low, high):
+            explorer.controls[box].value = f"{end:.15g}"
+            assert explorer.message.value == "" and explorer.values()[setting] == pytest.approx(end), (setting, end)
+            assert slider.value == pytest.approx(end)
+        explorer.controls[box].value = f"{high * 1.01 + 0.01:.15g}"
+        assert explorer.message.value, f"{explorer.name}: {setting} beyond its slider was accepted"
+        explorer.controls[box].value = f"{(low + high) / 2 if not log else (low * high) ** 0.5:.15g}"

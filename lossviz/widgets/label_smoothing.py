@@ -64,13 +64,13 @@ class LabelSmoothingExplorer(Explorer):
     }
 
     def build_controls(self):
-        return {"epsilon": slider(self.t("epsilon"), 0.0, 0.5, 0.01, 0.1),
+        return {"epsilon": slider(self.t("epsilon"), 0.0, 1.0, 0.01, 0.1),  # what torch accepts
                 "epsilon_text": number_box("", 0.1, width="5em"),
                 "classes": int_slider(self.t("classes"), 2, MAX_CLASSES, 4),
                 "classes_text": number_box("", 4, width="4em"),
                 "convention": choice(self.t("convention"),
                                      [(self.t("torch"), "torch"), (self.t("uniform_others"), "uniform_others")], "torch"),
-                "margin": slider(self.t("margin"), 0.0, 20.0, 0.1, 5.0),
+                "margin": slider(self.t("margin"), 0.0, float(MARGINS[-1]), 0.1, 5.0),
                 "margin_text": number_box("", 5.0, width="5em")}
 
     def check(self, setting, value):
