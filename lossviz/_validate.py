@@ -243,6 +243,9 @@ def class_indices(func: str, name: str, target: torch.Tensor, num_classes: int, 
         )
     if target.numel() == 0 or not has_values(target):
         return
+    low, high = torch.aminmax(target)  # one pass settles the usual case
+    if int(low) >= 0 and int(high) < num_classes:
+        return
     outside = (target < 0) | (target >= num_classes)
     if ignore_index is not None:
         outside &= target != ignore_index
