@@ -221,7 +221,7 @@ _KERNEL_TIMES = """async () => {
   const code = `import gc, json, statistics
 from lossviz.widgets import Explorer
 print(json.dumps({f"{type(e).name}/{e.live.encoding}": 1e3 * statistics.median(list(e.update_seconds)[4:] or [0])
-                  for e in gc.get_objects() if issubclass(type(e), Explorer) and len(e.update_seconds) > 5}))`;
+                  for e in gc.get_objects() if issubclass(type(e), Explorer) and len(getattr(e, "update_seconds", ())) > 5}))`;
   const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
   const future = kernel.requestExecute({code});
   let text = '';
