@@ -482,3 +482,23 @@ def test_a_box_accepts_exactly_its_sliders_range(explorer):
         explorer.controls[box].value = f"{high * 1.01 + 0.01:.15g}"
         assert explorer.message.value, f"{explorer.name}: {setting} beyond its slider was accepted"
         explorer.controls[box].value = f"{(low + high) / 2 if not log else (low * high) ** 0.5:.15g}"
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_a_refusal_message_is_readable_in_light_and_dark_themes():
+    """The message carries its own text and background colours, so JupyterLab's dark output area
+    (about #111) cannot pull its contrast under WCAG's 4.5:1."""
+    import re
+
+    explorer = EXPLORERS["pos_weight_explorer"]("en")
+    explorer.controls["pos_weight_text"].value = "nan"
+    style = re.search(r'style="([^"]*)"', explorer.message.value).group(1)
+    colours = dict(re.findall(r"(color|background):#([0-9a-fA-F]{6})", style))
+    assert set(colours) == {"color", "background"}, style
+    lighter, darker = sorted(map(_relative_luminance, colours.values()), reverse=True)
+    assert (lighter + 0.05) / (darker + 0.05) >= 4.5

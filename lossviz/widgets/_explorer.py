@@ -319,8 +319,10 @@ class Explorer:
 
     def _show(self, text: str) -> None:
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        # #b00020 on white: 7.2:1 contrast; the widget area stays white in a dark theme too
-        self.message.value = f'<span style="color:#b00020;font-weight:bold">⚠ {escaped}</span>'
+        # The message brings its own light background: #b00020 on #fff0f0 is 6.6:1, in JupyterLab's
+        # dark theme too, whose dark output area (about #111) would leave the red text at 2.6:1.
+        self.message.value = (f'<span style="color:#b00020;background:#fff0f0;font-weight:bold;'
+                              f'padding:0 0.3em">⚠ {escaped}</span>')
 
     # --- display -------------------------------------------------------------------------------
     def describe(self) -> str:
