@@ -4,7 +4,8 @@ One step is notebook 10's loop body: zero_grad, forward, loss, backward, Adam st
 recorded and shown on the progress bar. Blocks of steps take turns (plain, inside an empty
 TorchFunctionMode, inside diagnose()), and each overhead is the median ratio to the plain block of
 the same turn, so a slow moment of a shared machine falls on all three alike. Goal: at most 10%.
-The empty mode is the floor that any TorchFunctionMode costs: every op of the step calls Python.
+The empty mode column is why diagnose() wraps the loss entry points instead of using a
+TorchFunctionMode: under a mode every op of the step calls Python, which alone exceeds the goal.
 """
 import contextlib
 import io
@@ -60,7 +61,7 @@ def train(model, loss_fn, inputs, targets, optimizer, steps):
 
 
 class EmptyMode(TorchFunctionMode):
-    """The floor: a mode that only passes every call through, as diagnose() must."""
+    """A mode that only passes every call through: the least any TorchFunctionMode costs."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         return func(*args, **(kwargs or {}))

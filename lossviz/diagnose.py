@@ -5,11 +5,18 @@
         loss.backward()
     report.findings   # [Finding(code='double-softmax', ...)]
 
-A ``torch.overrides.TorchFunctionMode`` sees every call of ``F.binary_cross_entropy``,
-``F.binary_cross_entropy_with_logits``, ``F.cross_entropy`` and ``F.nll_loss`` (the ``nn.*Loss``
-modules call these) and of the ``torch`` / ``torch._C._nn`` functions behind them. Each call is
-first run unchanged; then a few reductions over its inputs (no copies, no gradient) look for the
-mistakes below. Each kind is reported once, as a :class:`Finding` and a :class:`LossvizWarning`.
+While the block runs, the four functions that every binary and categorical loss of torch reaches
+are wrapped: ``torch.binary_cross_entropy_with_logits`` and ``torch._C._nn.binary_cross_entropy``,
+``cross_entropy_loss`` and ``nll_loss_nd`` (``F.*`` and the ``nn.*Loss`` modules call these, also
+when imported by name before the block). Each call is first run unchanged; then a few reductions
+over its inputs (no copies, no gradient) look for the mistakes below. Each kind is reported once,
+as a :class:`Finding` and a :class:`LossvizWarning`. Only losses computed on the thread that
+entered the block are watched; every other op runs exactly as without ``diagnose``.
+
+Why wrappers, not a ``torch.overrides.TorchFunctionMode``: a mode routes every op of the step
+(each layer, ``zero_grad``'s ``.grad`` accesses, ``.item()``) through Python. On notebook 10's
+models an empty mode alone adds 27-46% to a training step (``benchmarks/diagnose_overhead.py``);
+the wrappers add a few microseconds per loss call.
 
 Codes and rules (the notebook section that explains each is in ``Finding.section``):
 
@@ -29,22 +36,20 @@ Codes and rules (the notebook section that explains each is in ``Finding.section
 Value checks are skipped where a tensor has no values to read (meta and fake tensors, inside
 ``torch.func`` transforms); the autograd-history checks still run there. Code that
 ``torch.compile`` traces is not checked at all (its graph would break on the checks).
-The optimizer's ``step()`` runs outside the mode, so its many small ops cost nothing extra.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
-from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
-from torch.overrides import TorchFunctionMode
 
 from . import i18n
 
@@ -234,30 +239,23 @@ def _arg(args, kwargs, position, name, default=None):
 
 # --- the checks, one per loss family --------------------------------------------------------
 
-class _Watcher(TorchFunctionMode):
+class _Watcher:
     def __init__(self, report: Report, warn: bool, max_overhead: float | None):
-        super().__init__()
         self.report = report
         self.warn = warn
         self.max_overhead = max_overhead
         self.started = time.perf_counter()
         self.checking_seconds = 0.0
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        result = func(*args, **kwargs)
-        if torch.compiler.is_compiling():  # torch.compile traces this method: keep it out of the graph
-            return result
-        spec = _WATCHED.get(func)
-        if spec is not None:
-            self.report.calls += 1
-            began = time.perf_counter()
-            budget = None if self.max_overhead is None else self.max_overhead * (began - self.started)
-            read_values = budget is None or self.checking_seconds <= budget
-            with torch.no_grad():
-                spec[0](self, spec[1], args, kwargs, result, read_values)
-            self.checking_seconds += time.perf_counter() - began
-        return result
+    def seen(self, handler, spec, args, kwargs, result):
+        """One loss call, already computed: its checks, within the time budget for reading values."""
+        self.report.calls += 1
+        began = time.perf_counter()
+        budget = None if self.max_overhead is None else self.max_overhead * (began - self.started)
+        read_values = budget is None or self.checking_seconds <= budget
+        with torch.no_grad():
+            handler(self, spec, args, kwargs, result, read_values)
+        self.checking_seconds += time.perf_counter() - began
 
     def found(self, code: str, evidence: dict, template: str | None = None, **fields):
         key = template or code
@@ -344,19 +342,64 @@ class _Watcher(TorchFunctionMode):
 
 
 _BINARY, _CATEGORICAL = _Watcher.binary, _Watcher.categorical
-_WATCHED = {
-    F.binary_cross_entropy: (_BINARY, ("binary_cross_entropy", False)),
-    torch._C._nn.binary_cross_entropy: (_BINARY, ("binary_cross_entropy", False)),
-    F.binary_cross_entropy_with_logits: (_BINARY, ("binary_cross_entropy_with_logits", True)),
-    torch.binary_cross_entropy_with_logits: (_BINARY, ("binary_cross_entropy_with_logits", True)),
-    # the position of ignore_index: F.* keep the deprecated size_average / reduce before it
-    F.cross_entropy: (_CATEGORICAL, ("cross_entropy", 4)),
-    torch._C._nn.cross_entropy_loss: (_CATEGORICAL, ("cross_entropy", 4)),
-    F.nll_loss: (_CATEGORICAL, ("nll_loss", 4)),
-    torch._C._nn.nll_loss: (_CATEGORICAL, ("nll_loss", 4)),
-    torch._C._nn.nll_loss_nd: (_CATEGORICAL, ("nll_loss", 4)),
-    torch._C._nn.nll_loss2d: (_CATEGORICAL, ("nll_loss", 4)),
-}
+# (module, attribute, checks, spec): the functions every F.* loss and nn.*Loss module reaches.
+# ignore_index is argument 4 of cross_entropy_loss and of nll_loss_nd / nll_loss / nll_loss2d.
+_WATCHED = (
+    (torch._C._nn, "binary_cross_entropy", _BINARY, ("binary_cross_entropy", False)),
+    (torch, "binary_cross_entropy_with_logits", _BINARY, ("binary_cross_entropy_with_logits", True)),
+    (torch._C._nn, "cross_entropy_loss", _CATEGORICAL, ("cross_entropy", 4)),
+    (torch._C._nn, "nll_loss_nd", _CATEGORICAL, ("nll_loss", 4)),
+    (torch._C._nn, "nll_loss", _CATEGORICAL, ("nll_loss", 4)),
+    (torch._C._nn, "nll_loss2d", _CATEGORICAL, ("nll_loss", 4)),
+)
+
+# The watchers of each thread (innermost last); the wrappers are installed while any block is open.
+_local = threading.local()
+_install_lock = threading.Lock()
+_open_blocks = 0
+_originals: dict = {}
+
+
+def _wrap(original, handler, spec):
+    @functools.wraps(original)
+    def watched(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if torch.compiler.is_compiling():  # torch.compile traces this: keep the checks out of its graph
+            return result
+        for watcher in getattr(_local, "watchers", ()):
+            watcher.seen(handler, spec, args, kwargs, result)
+        return result
+
+    watched.__lossviz_original__ = original
+    return watched
+
+
+def _install():
+    global _open_blocks
+    with _install_lock:
+        _open_blocks += 1
+        if _open_blocks > 1:
+            return
+        for module, name, handler, spec in _WATCHED:
+            original = getattr(module, name, None)
+            if original is None:  # a torch without this entry point
+                continue
+            _originals[(module, name)] = original
+            setattr(module, name, _wrap(original, handler, spec))
+
+
+def _uninstall():
+    global _open_blocks
+    with _install_lock:
+        _open_blocks -= 1
+        if _open_blocks > 0:
+            return
+        for (module, name), original in _originals.items():
+            # someone who wrapped it after us keeps their wrapper (which calls ours, now inert)
+            if getattr(getattr(module, name, None), "__lossviz_original__", None) is original:
+                setattr(module, name, original)
+        _originals.clear()
+
 
 _OWN_FILES = (str(Path(torch.__file__).parent), str(Path(__file__).parent))
 
@@ -397,36 +440,19 @@ class diagnose:  # noqa: N801 (used like a function: ``with lossviz.diagnose() a
                              f"got {max_overhead!r}")
         self.report = Report()
         self._watcher = _Watcher(self.report, warn, max_overhead)
-        self._hooks = []
-        self._paused = False
+        self._entered = False
 
     def __enter__(self) -> Report:
+        if self._entered:
+            raise RuntimeError("diagnose(): this block is already open; use a new diagnose() for a nested block")
+        self._entered = True
         self._watcher.started = time.perf_counter()
-        self._watcher.__enter__()
-        # Optimizer steps run dozens of small ops and compute no loss: step outside the mode.
-        self._hooks = [register_optimizer_step_pre_hook(self._pause),
-                       register_optimizer_step_post_hook(self._resume)]
+        _install()
+        _local.watchers = (*getattr(_local, "watchers", ()), self._watcher)
         return self.report
 
     def __exit__(self, *exc_info):
-        for hook in self._hooks:
-            hook.remove()
-        if self._paused:  # a step raised between the two hooks: the mode is already off the stack
-            self._paused = False
-            return False
-        self._watcher.__exit__(*exc_info)
+        _local.watchers = tuple(w for w in getattr(_local, "watchers", ()) if w is not self._watcher)
+        _uninstall()
+        self._entered = False
         return False
-
-    def _on_top(self) -> bool:
-        depth = torch._C._len_torch_function_stack()
-        return depth > 0 and torch._C._get_function_stack_at(depth - 1) is self._watcher
-
-    def _pause(self, *_):
-        if not self._paused and self._on_top():
-            torch._C._pop_torch_function_stack()
-            self._paused = True
-
-    def _resume(self, *_):
-        if self._paused:
-            torch._C._push_on_torch_function_stack(self._watcher)
-            self._paused = False

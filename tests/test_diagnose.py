@@ -261,22 +261,67 @@ def test_fake_tensors():
         assert codes_of(lambda: F.cross_entropy(logits, target)) == []
 
 
-def test_the_mode_leaves_the_stack_as_it_found_it():
+ENTRY_POINTS = [(torch, "binary_cross_entropy_with_logits"), (torch._C._nn, "binary_cross_entropy"),
+                (torch._C._nn, "cross_entropy_loss"), (torch._C._nn, "nll_loss_nd")]
+
+
+def test_torch_is_left_as_found():
+    before = [getattr(module, name) for module, name in ENTRY_POINTS]
     model = nn.Linear(5, 5)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    before = torch._C._len_torch_function_stack()
     with diagnose(max_overhead=None, warn=False) as report:
+        assert [getattr(module, name) for module, name in ENTRY_POINTS] != before  # watched
         for _ in range(3):
             optimizer.zero_grad()
             F.cross_entropy(model(LOGITS), CLASSES).backward()
-            optimizer.step()  # steps outside the mode, which then comes back
+            optimizer.step()
         F.cross_entropy(torch.softmax(LOGITS, 1), CLASSES)
     assert report.calls == 4 and report.codes == ["double-softmax"]
-    assert torch._C._len_torch_function_stack() == before
+    assert [getattr(module, name) for module, name in ENTRY_POINTS] == before
     with pytest.raises(ZeroDivisionError):
         with diagnose(warn=False):
             1 / 0
-    assert torch._C._len_torch_function_stack() == before
+    assert [getattr(module, name) for module, name in ENTRY_POINTS] == before
+    F.cross_entropy(torch.softmax(LOGITS, 1), CLASSES)  # after the block: nobody counts it
+    assert report.calls == 4
+
+
+def test_losses_imported_by_name_before_the_block_are_seen():
+    from torch.nn.functional import binary_cross_entropy_with_logits, cross_entropy, nll_loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LossvizWarning)
+        with diagnose(max_overhead=None) as report:
+            cross_entropy(torch.softmax(LOGITS, 1), CLASSES)
+            binary_cross_entropy_with_logits(SCORES, LABELS * 2)
+            nll_loss(LOGITS.abs(), CLASSES)
+            nn.BCELoss()(torch.sigmoid(SCORES), LABELS)
+    assert sorted(report.codes) == ["double-softmax", "nll-without-log-softmax", "sigmoid-bce", "target-range"]
+
+
+def test_nested_blocks_both_see_the_inner_losses():
+    with diagnose(max_overhead=None, warn=False) as outer:
+        F.cross_entropy(LOGITS, CLASSES)
+        with diagnose(max_overhead=None, warn=False) as inner:
+            F.cross_entropy(torch.softmax(LOGITS, 1), CLASSES)
+        F.binary_cross_entropy_with_logits(SCORES, LABELS * 2)
+    assert (outer.calls, outer.codes) == (3, ["double-softmax", "target-range"])
+    assert (inner.calls, inner.codes) == (1, ["double-softmax"])
+    block = diagnose(warn=False)
+    with block:
+        with pytest.raises(RuntimeError, match="already open"):
+            block.__enter__()
+
+
+def test_other_threads_are_not_watched():
+    import threading
+
+    with diagnose(max_overhead=None, warn=False) as report:
+        worker = threading.Thread(target=lambda: F.cross_entropy(torch.softmax(LOGITS, 1), CLASSES))
+        worker.start()
+        worker.join()
+        F.cross_entropy(LOGITS, CLASSES)
+    assert (report.calls, report.codes) == (1, [])
 
 
 # --- no finding on the notebooks' correct training loops ---------------------------------------
