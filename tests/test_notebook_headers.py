@@ -124,3 +124,81 @@ def test_url_outside_github_is_refused(copy):
         OTHER_URL, "https://gitlab.com/x/y"), encoding="utf-8")
     done = run_tool("--root", str(copy))
     assert done.returncode == 2 and "github.com/OWNER/REPO" in done.stderr, done.stderr
+
+
+def next_table(path: Path) -> tuple[str, str]:
+    """(cell id, generated table) of a start page."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        found = notebook_headers.NEXT_BLOCK.search(cell.source)
+        if cell.cell_type == "markdown" and found:
+            return cell.id, found.group(0)
+    raise AssertionError(f"{path}: no generated table of notebooks")
+
+
+def test_start_page_table_links_every_notebook_locally_and_on_colab(copy):
+    slug = OTHER_URL.removeprefix("https://github.com/")
+    before = {}
+    for lang in ("en", "ko"):
+        start = copy / "notebooks" / lang / "00_start_here.ipynb"
+        before[lang] = next_table(start)
+        # A notebook without a row yet (11's row removed) gets one, described by its title.
+        text = start.read_text(encoding="utf-8")
+        row = re.search(r"\| \[11_common_mistakes\][^\n]*?\|\\n", text)
+        assert row, f"{start}: no row for notebook 11 to remove"
+        start.write_text(text.replace(row.group(0), ""), encoding="utf-8")
+    assert run_tool("--root", str(copy)).returncode == 0
+
+    header = {"en": "| Notebook | What it shows |", "ko": "| 노트북 | 내용 |"}
+    for lang in ("en", "ko"):
+        start = copy / "notebooks" / lang / "00_start_here.ipynb"
+        cell_id, table = next_table(start)
+        assert cell_id == before[lang][0], f"{start}: the table's cell changed its id"
+        assert header[lang] in table, f"{start}: the table's header is not in {lang}"
+        rows = {m["stem"]: (m.group(0), m["about"])
+                for m in map(notebook_headers.NEXT_ROW.match, table.split("\n")) if m}
+        assert sorted(rows) == ["02_where_sigmoid_bce_breaks", "11_common_mistakes"], table
+        for stem, (row, _) in rows.items():
+            assert f"[{stem}]({stem}.ipynb)" in row and (start.parent / f"{stem}.ipynb").exists()
+            assert (f"[![Open In Colab]({notebook_headers.COLAB_BADGE})](https://colab.research"
+                    f".google.com/github/{slug}/blob/main/notebooks/{lang}/{stem}.ipynb)") in row
+        old_rows = {m["stem"]: m["about"]
+                    for m in map(notebook_headers.NEXT_ROW.match, before[lang][1].split("\n"))
+                    if m}
+        assert rows["02_where_sigmoid_bce_breaks"][1] == old_rows["02_where_sigmoid_bce_breaks"]
+        assert rows["11_common_mistakes"][1] == "Common mistakes"
+        assert "lossviz/lossviz" not in table
+
+
+@pytest.mark.parametrize("drift", ["stale Colab link", "notebook added"])
+def test_check_finds_a_start_page_table_out_of_date(copy, drift):
+    assert run_tool("--root", str(copy)).returncode == 0
+    ko_start = copy / "notebooks" / "ko" / "00_start_here.ipynb"
+    if drift == "stale Colab link":
+        slug = OTHER_URL.removeprefix("https://github.com/")
+        text = ko_start.read_text(encoding="utf-8")
+        stale = text.replace(f"{slug}/blob/main/notebooks/ko/02_",
+                             "old/repo/blob/main/notebooks/ko/02_")
+        assert stale != text
+        ko_start.write_text(stale, encoding="utf-8")
+        expected = ["notebooks/ko/00_start_here.ipynb"]
+    else:
+        for lang, twin in (("en", "ko"), ("ko", "en")):
+            nb = nbformat.v4.new_notebook()
+            nb.cells = [nbformat.v4.new_markdown_cell(
+                            f"# 12 · New\n\n[{twin}](../{twin}/12_new.ipynb)"),
+                        nbformat.v4.new_code_cell("import lossviz")]
+            nbformat.write(nb, copy / "notebooks" / lang / "12_new.ipynb")
+        expected = [f"notebooks/{lang}/00_start_here.ipynb" for lang in ("en", "ko")]
+    done = run_tool("--root", str(copy), "--check")
+    assert done.returncode == 1
+    stale_files = [line.removeprefix("out of date: ") for line in done.stdout.splitlines()]
+    assert [f for f in stale_files if "00_start_here" in f] == expected, done.stdout
+
+
+def test_start_page_without_the_table_markers_is_refused(copy):
+    start = copy / "notebooks" / "en" / "00_start_here.ipynb"
+    start.write_text(start.read_text(encoding="utf-8").replace("<!-- generated:next -->", ""),
+                     encoding="utf-8")
+    done = run_tool("--root", str(copy), "--check")
+    assert done.returncode == 2 and "generated:next" in done.stderr, done.stderr

@@ -14,6 +14,10 @@ pyproject.toml. From it this tool writes, for every notebooks/{en,ko}/*.ipynb:
   it stops with a message in the notebook's language when lossviz is missing or only a folder
   named lossviz is found; the old install guard of the first code cell is replaced by
   `import lossviz`;
+- in the start page, the table of the other notebooks between `<!-- generated:next -->` and
+  `<!-- /generated:next -->`: one row per notebook of that language, linked relatively and with
+  its Colab badge. The description column is the authors' (kept per notebook; a notebook without
+  a row yet gets its title);
 
 and in README.md, between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`: the Binder
 badges, the notebook index with Colab badges, and the install commands. Running it twice changes
@@ -44,10 +48,14 @@ BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
 # Words of the generated lines, per language of the notebook they appear in.
 WORDS = {
     "en": {"twin": "한국어", "start": "Start here", "on_colab": "on Colab",
-           "start_page_note": "the list of all notebooks is at the end"},
+           "start_page_note": "the list of all notebooks is at the end",
+           "next_columns": ("Notebook", "What it shows")},
     "ko": {"twin": "English", "start": "여기서 시작", "on_colab": "Colab에서",
-           "start_page_note": "전체 노트북 목록은 맨 끝에 있습니다"},
+           "start_page_note": "전체 노트북 목록은 맨 끝에 있습니다",
+           "next_columns": ("노트북", "내용")},
 }
+NEXT_BLOCK = re.compile(r"(<!-- generated:next -->\n).*?(\n<!-- /generated:next -->)", re.S)
+NEXT_ROW = re.compile(r"^\|\s*\[(?P<stem>\d\d_\w+)\]\([^|]*\|\s*(?P<about>.*?)\s*\|\s*$")
 
 # The install guard the notebooks had before the setup cell (removed, with `import lossviz` left).
 OLD_GUARD = re.compile(
@@ -109,6 +117,32 @@ def link_line(links: Links, lang: str, stem: str) -> str:
         colab.append(f"[{words['start']}]({links.colab(lang, START)})")
     return (" · ".join(local) + f" · {links.colab_badge(lang, stem)} "
             + f"({words['on_colab']}: " + ", ".join(colab) + ")")
+
+
+def next_table(links: Links, lang: str, others: list[Path], old_table: str) -> str:
+    """The start page's table of the other notebooks, from the table it replaces."""
+    about = {m["stem"]: m["about"] for m in map(NEXT_ROW.match, old_table.split("\n")) if m}
+    notebook, what = WORDS[lang]["next_columns"]
+    rows = [f"| {notebook} | {what} |", "|---|---|"]
+    for path in others:
+        rows.append(f"| [{path.stem}]({path.stem}.ipynb) {links.colab_badge(lang, path.stem)} "
+                    f"| {about.get(path.stem) or title_of(path)} |")
+    return "\n".join(rows)
+
+
+def update_next_table(nb: nbformat.NotebookNode, links: Links, lang: str,
+                      others: list[Path]) -> None:
+    cells = [cell for cell in nb.cells
+             if cell.cell_type == "markdown" and NEXT_BLOCK.search(cell.source)]
+    if len(cells) != 1:
+        raise HeaderError(f"the start page needs exactly one markdown cell with "
+                          f"<!-- generated:next --> ... <!-- /generated:next --> (the table of "
+                          f"notebooks); found {len(cells)}")
+    cell = cells[0]
+    # Blank lines around the table: a markdown table must not touch the HTML comments.
+    cell.source = NEXT_BLOCK.sub(
+        lambda m: f"{m[1]}\n{next_table(links, lang, others, m.group(0))}\n{m[2]}",
+        cell.source, count=1)
 
 
 def setup_source(root: Path, lang: str, url: str) -> str:
@@ -217,11 +251,14 @@ def run(root: Path, check: bool) -> list[Path]:
     stale = []
     for lang in LANGUAGES:
         setup = setup_source(root, lang, url)
-        for path in notebooks(root, lang):
+        paths = notebooks(root, lang)
+        for path in paths:
             before = path.read_text(encoding="utf-8")
             nb = nbformat.reads(before, as_version=4)
             try:
                 update_notebook(nb, links, lang, path.stem, setup)
+                if path.stem == START:
+                    update_next_table(nb, links, lang, [p for p in paths if p.stem != START])
             except HeaderError as error:
                 raise HeaderError(f"{path.relative_to(root)}: {error}") from None
             after = nbformat.writes(nb) + "\n"
