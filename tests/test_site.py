@@ -6,6 +6,7 @@ Builds the site once into a temporary folder from LOSSVIZ_NOTEBOOKS (default: no
 from __future__ import annotations
 
 import base64
+import html
 import importlib.util
 import io
 import os
@@ -371,3 +372,75 @@ def test_hangul_renders_without_a_korean_font_on_the_computer(site, tmp_path, re
             f"{widths['missing']:.0f} px: still a missing glyph")
     assert shots[0].size != shots[1].size or shots[0].tobytes() != shots[1].tobytes(), (
         f"{relative}: {hangul[0]!r} and {hangul[1]!r} look the same")
+
+
+# --- parts a notebook keeps collapsed (the setup cell) stay collapsed on the page -----------------
+
+COLLAPSED = re.compile(r'<details class="lossviz-collapsed lossviz-collapsed-(input|output)">\s*'
+                       r"<summary>(.*?)</summary>(.*?)</details>", re.S)
+
+
+def _collapsed(text: str, part: str) -> list[tuple[str, str]]:
+    """(summary, body) of each collapsed input or output of a page."""
+    return [(html.unescape(summary), body) for kind, summary, body in COLLAPSED.findall(text)
+            if kind == part]
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOK_PATHS, ids=ids(NOTEBOOK_PATHS))
+def test_code_collapsed_in_the_notebook_is_collapsed_on_the_page(site, nb_path):
+    lang, stem = nb_path.parent.name, nb_path.stem
+    hidden = [c for c in nbformat.read(nb_path, as_version=4).cells
+              if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden")]
+    if not hidden:
+        pytest.skip(f"{lang}/{stem} has no collapsed code cell")
+    text = (site / lang / f"{stem}.html").read_text(encoding="utf-8")
+    collapsed = _collapsed(text, "input")
+    assert len(collapsed) == len(hidden), (
+        f"{lang}/{stem}.html: {len(collapsed)} collapsed inputs, the notebook has {len(hidden)}")
+    shown = COLLAPSED.sub("", text)
+    for cell, (summary, body) in zip(hidden, collapsed):
+        # Colab's form title (`# @title ...`) when the cell has one, as on Colab.
+        title = re.search(r"^#\s*@title\s+(.+?)\s*$", cell.source, re.M)
+        label = {"en": "Code (collapsed in the notebook)", "ko": "코드 (노트북에서 접혀 있음)"}
+        assert summary == (title.group(1) if title else label[lang]), (
+            f"{lang}/{stem}.html: summary {summary!r}")
+        if lang == "ko":
+            assert re.search(r"[가-힣]", summary), f"ko/{stem}.html: summary not in Korean: {summary}"
+        # The longest line of the cell's code is on the page only inside the <details>.
+        longest = max((line for line in cell.source.splitlines() if not line.startswith("#")),
+                      key=len)
+        in_body = html.unescape(re.sub(r"<[^>]+>", "", body))
+        assert longest.strip() in in_body, f"{lang}/{stem}.html: the code is not inside <details>"
+        outside = html.unescape(re.sub(r"<[^>]+>", "", shown))
+        assert longest.strip() not in outside, (
+            f"{lang}/{stem}.html shows the collapsed code outside its <details>: {longest!r}")
+
+
+def test_collapsed_parts_without_a_title_get_a_label_in_the_notebooks_language(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    for lang in LANGS:
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [
+            nbformat.v4.new_markdown_cell("# 01 · Scratch"),
+            nbformat.v4.new_code_cell("secret_setup_value = 41", metadata={
+                "jupyter": {"source_hidden": True}}, execution_count=1),
+            nbformat.v4.new_code_cell("print('long listing')", execution_count=2, metadata={
+                "jupyter": {"outputs_hidden": True}}, outputs=[nbformat.v4.new_output(
+                    "stream", name="stdout", text="hidden_output_line\n")]),
+            nbformat.v4.new_code_cell("visible_code = 1", execution_count=3),
+        ]
+        (notebooks / lang).mkdir(parents=True)
+        nbformat.write(nb, notebooks / lang / "01_scratch.ipynb")
+    site = tmp_path / "site"
+    _load_build_site().build(notebooks, site)
+    expected = {"en": ("Code (collapsed in the notebook)", "Output (collapsed in the notebook)"),
+                "ko": ("코드 (노트북에서 접혀 있음)", "출력 (노트북에서 접혀 있음)")}
+    for lang in LANGS:
+        text = (site / lang / "01_scratch.html").read_text(encoding="utf-8")
+        (code_summary, code), = _collapsed(text, "input")
+        (output_summary, output), = _collapsed(text, "output")
+        assert (code_summary, output_summary) == expected[lang]
+        assert "secret_setup_value" in code and "hidden_output_line" in output
+        shown = COLLAPSED.sub("", text)
+        assert "secret_setup_value" not in shown and "hidden_output_line" not in shown
+        assert "visible_code" in shown and "long listing" in shown

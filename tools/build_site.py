@@ -41,6 +41,12 @@ LANGUAGES = ("en", "ko")
 TWIN_LABEL = {"en": "한국어", "ko": "English"}  # the link to the *other* language, in that language
 INDEX_LABEL = {"en": "All notebooks", "ko": "전체 노트북"}
 INDEX_TITLE = {"en": "lossviz notebooks", "ko": "lossviz 노트북"}
+# Summaries of the parts a notebook keeps collapsed (metadata.jupyter.source_hidden /
+# outputs_hidden), when a code cell has no `# @title` line (Colab's name for a form cell).
+HIDDEN_CODE_LABEL = {"en": "Code (collapsed in the notebook)", "ko": "코드 (노트북에서 접혀 있음)"}
+HIDDEN_OUTPUT_LABEL = {"en": "Output (collapsed in the notebook)",
+                       "ko": "출력 (노트북에서 접혀 있음)"}
+COLAB_TITLE = re.compile(r"^#\s*@title\s+(.+?)\s*$", re.M)
 
 # nbconvert's default order puts the widget view first; offline it renders as an empty box
 # (the widget manager comes from unpkg.com). PNG first, and the widget view left out entirely,
@@ -150,12 +156,36 @@ TEMPLATE = r"""
 {{ resources.lossviz_font_css }}
 nav.lossviz-nav { display: flex; gap: 1.5em; padding: 0.6em 1em;
                   font-family: var(--jp-content-font-family); border-bottom: 1px solid #ddd; }
+details.lossviz-collapsed > summary { cursor: pointer; padding: 0.3em 0 0.3em 70px;
+                                      color: var(--jp-ui-font-color2, #555);
+                                      font-family: var(--jp-content-font-family); }
 </style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
 {{ resources.lossviz_nav }}
 {%- endblock body_header -%}
+{#- A part collapsed in the notebook stays collapsed: a <details> the reader can open. -#}
+{%- block input_group -%}
+{%- if cell.metadata.lossviz_input_summary -%}
+<details class="lossviz-collapsed lossviz-collapsed-input">
+<summary>{{ cell.metadata.lossviz_input_summary | e }}</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock input_group -%}
+{%- block output_group -%}
+{%- if cell.metadata.lossviz_output_summary -%}
+<details class="lossviz-collapsed lossviz-collapsed-output">
+<summary>{{ cell.metadata.lossviz_output_summary | e }}</summary>
+{{ super() }}
+</details>
+{%- else -%}
+{{ super() }}
+{%- endif -%}
+{%- endblock output_group -%}
 {%- block footer -%}
 </html>
 {%- endblock footer -%}
@@ -177,6 +207,18 @@ def markdown_with_mathml(source: str) -> str:
     parts = CODE_SPAN.split(source)
     parts[::2] = [MATH.sub(replace, part) for part in parts[::2]]
     return "".join(parts)
+
+
+def mark_collapsed_parts(nb: nbformat.NotebookNode, lang: str) -> None:
+    """Give each part the notebook keeps collapsed the summary its <details> will show."""
+    for cell in nb.cells:
+        collapsed = cell.metadata.get("jupyter", {})
+        if cell.cell_type == "code" and collapsed.get("source_hidden"):
+            title = COLAB_TITLE.search(cell.source)
+            cell.metadata["lossviz_input_summary"] = (
+                title.group(1) if title else HIDDEN_CODE_LABEL[lang])
+        if cell.cell_type == "code" and collapsed.get("outputs_hidden") and cell.outputs:
+            cell.metadata["lossviz_output_summary"] = HIDDEN_OUTPUT_LABEL[lang]
 
 
 def notebook_title(nb: nbformat.NotebookNode, fallback: str) -> str:
@@ -260,6 +302,7 @@ def build(notebooks: Path, site: Path) -> list[Path]:
             for cell in nb.cells:
                 if cell.cell_type == "markdown":
                     cell.source = markdown_with_mathml(cell.source)
+            mark_collapsed_parts(nb, lang)
             resources = {
                 "metadata": {"name": title, "path": str(notebooks / lang)},
                 "lossviz_nav": nav_html(lang, stem, stem in stems[other]),
