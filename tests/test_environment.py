@@ -83,7 +83,7 @@ def test_environment_yml_installs_package_with_constraints():
     assert "-e ." in pip, f"environment.yml pip section {pip} lacks -e ."
     assert any(
         line.startswith("--extra-index-url https://download.pytorch.org/whl/cpu") for line in pip
-    ), "environment.yml should offer PyTorch's CPU wheels (small Binder images)"
+    ), "environment.yml should offer PyTorch's CPU wheels (a ~190 MB torch, not the multi-GB CUDA build)"
 
 
 # repo2docker's own; ipykernel and jupyter-client share tornado and pyzmq with the server.
@@ -91,8 +91,9 @@ SERVER_STACK = {"jupyterlab", "notebook", "jupyter-server", "jupyterlab-server",
                 "ipykernel", "jupyter-client", "tornado", "pyzmq"}
 
 
-def test_environment_yml_leaves_the_server_to_repo2docker():
-    """Binder's server stack comes from repo2docker; environment.yml installs the kernel's side."""
+def test_environment_yml_leaves_the_server_alone():
+    """environment.yml installs the kernel's side into a conda env that may already hold a Jupyter
+    server (Binder reads binder/ instead: tests/test_binder.py)."""
     pip = pip_section(environment())
     named = {canonicalize_name(Requirement(line).name) for line in pip
              if not line.startswith("-")}
