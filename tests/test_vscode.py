@@ -23,24 +23,26 @@ def test_make_setup_environment_holds_the_ipywidgets_vscode_renders():
     assert f"ipywidgets=={RENDERED_BY_VSCODE}" in constraints.split()
 
 
-def test_kernel_started_as_vscode_does_sends_a_live_explorer():
+def test_kernel_started_as_vscode_does_sends_every_explorer_as_a_widget_view():
     manager, client = start_new_kernel(kernel_name="python3")
     try:
         assert manager.kernel_spec.argv[1:3] == ["-m", "ipykernel_launcher"]
-        messages = []
-        client.execute_interactive("import lossviz\nlossviz.widgets.pos_weight_explorer('en')",
-                                   output_hook=messages.append, timeout=120)
-        # widget models arrive as comm_open on the iopub channel, outside the output hook
-        while client.iopub_channel.msg_ready():
-            messages.append(client.get_iopub_msg(timeout=1))
-        comms = [m for m in messages if m["msg_type"] == "comm_open"]
-        views = [m for m in messages if m["msg_type"] in ("display_data", "execute_result")
-                 and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
-        assert views, [m["msg_type"] for m in messages]
-        assert views[0]["content"]["data"]["application/vnd.jupyter.widget-view+json"]["version_major"] == 2
-        images = [c for c in comms if c["content"]["data"]["state"].get("_model_name") == "ImageModel"]
-        assert images and images[0]["content"]["data"]["state"]["_model_module_version"] == "2.0.0"
-        assert images[0]["content"]["data"]["state"]["format"] == "png"
+        client.execute_interactive("import lossviz\nfrom lossviz.widgets import EXPLORERS", timeout=120)
+        for name in ("overflow_explorer", "precision_explorer", "softmax_explorer",
+                     "label_smoothing_explorer", "pos_weight_explorer"):
+            messages = []
+            client.execute_interactive(f"EXPLORERS[{name!r}]('en')", output_hook=messages.append,
+                                       timeout=120)
+            comms = [m for m in messages if m["msg_type"] == "comm_open"]
+            views = [m["content"]["data"]["application/vnd.jupyter.widget-view+json"] for m in messages
+                     if m["msg_type"] in ("display_data", "execute_result")
+                     and "application/vnd.jupyter.widget-view+json" in m["content"]["data"]]
+            assert len(views) == 1 and views[0]["version_major"] == 2, (name, [m["msg_type"] for m in messages])
+            states = {c["content"]["comm_id"]: c["content"]["data"]["state"] for c in comms}
+            assert views[0]["model_id"] in states, name
+            images = [state for state in states.values() if state.get("_model_name") == "ImageModel"]
+            assert len(images) == 1 and images[0]["_model_module_version"] == "2.0.0", name
+            assert images[0]["format"] == "png", name
     finally:
         client.stop_channels()
         manager.shutdown_kernel(now=True)
