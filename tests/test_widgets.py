@@ -18,7 +18,7 @@ from PIL import Image
 
 from lossviz import numerics, plots
 from lossviz.widgets import EXPLORERS
-from lossviz.widgets._explorer import InputProblem, NumberBox
+from lossviz.widgets._explorer import InputProblem, NumberBox, box_text
 
 
 @pytest.fixture(params=sorted(EXPLORERS), scope="module")
@@ -173,11 +173,13 @@ def test_static_figures_are_stored_at_twice_the_density():
 
 
 def test_cached_text_is_pixel_exact():
-    """A text pasted from the sprite cache looks exactly as if it had been drawn."""
+    """A text pasted from the sprite cache, or written from cached words, looks exactly as if it had
+    been drawn from those caches' first fill (the kept frames are off: every value is drawn)."""
     cached = EXPLORERS["softmax_explorer"]("en")
+    cached.frames_kept = 0
     for classes in (10, 4, 10):
         cached.controls["classes"].value = classes
-    assert cached.live.sprites.hits > 0
+    assert cached.live.sprites.hits > 0 and cached.live.text_runs.hits > 0
     fresh = EXPLORERS["softmax_explorer"]("en")
     fresh.controls["classes"].value = 10
     assert np.array_equal(np.asarray(cached.figure.canvas.buffer_rgba()), np.asarray(fresh.figure.canvas.buffer_rgba()))
@@ -502,3 +504,121 @@ def test_a_refusal_message_is_readable_in_light_and_dark_themes():
     assert set(colours) == {"color", "background"}, style
     lighter, darker = sorted(map(_relative_luminance, colours.values()), reverse=True)
     assert (lighter + 0.05) / (darker + 0.05) >= 4.5
+
+
+# --- cheap updates -----------------------------------------------------------------------------------
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_text_from_cached_words_sits_where_matplotlib_draws_it(language):
+    """Every changing text the explorers draw from cached words: same ink, same place (within the
+    quarter pixel a word may move, and a pixel of kerning across a space)."""
+    from lossviz.widgets._frames import TextRuns
+    checked = 0
+    for make in EXPLORERS.values():
+        explorer = make(language)
+        live, renderer = explorer.live, explorer.live.canvas.get_renderer()
+        for text in live.dynamic:
+            if not (isinstance(text, Text) and text.get_visible() and TextRuns.handles(text)):
+                continue
+            drawn = []
+            for draw in (lambda: text.draw(renderer), lambda: live.text_runs.draw(text, renderer)):
+                live.canvas.restore_region(live._background)
+                draw()
+                drawn.append(np.asarray(renderer.buffer_rgba())[..., :3].astype(int))
+            background = drawn[0].copy()
+            live.canvas.restore_region(live._background)
+            background = np.asarray(renderer.buffer_rgba())[..., :3].astype(int)
+            inks = [np.abs(pixels - background).sum(-1) for pixels in drawn]
+            boxes = [(np.flatnonzero(ink.any(1))[[0, -1]], np.flatnonzero(ink.any(0))[[0, -1]]) for ink in inks]
+            assert np.abs(boxes[0][0] - boxes[1][0]).max() <= 1, (text.get_text(), boxes)  # rows
+            assert np.abs(boxes[0][1] - boxes[1][1]).max() <= 2, (text.get_text(), boxes)  # columns
+            assert inks[1].sum() == pytest.approx(inks[0].sum(), rel=0.03), text.get_text()
+            checked += 1
+    assert checked >= 5  # every explorer's note at least
+
+
+def test_frame_is_the_canvas_in_64_colours(explorer):
+    """The palette frame keeps white and black exact and every pixel close to what was drawn."""
+    drawn = np.asarray(explorer.figure.canvas.buffer_rgba())[..., :3].astype(int)
+    sent = _pixels(explorer.image.value)
+    assert sent.shape == drawn.shape
+    white = (drawn == 255).all(-1)
+    assert (sent[white] == 255).all()
+    error = np.abs(sent - drawn)
+    assert error.mean() < 1.0 and np.percentile(error.max(-1), 99) < 24, (error.mean(), error.max())
+
+
+def test_a_new_colour_on_a_real_area_gets_its_own_palette_entry():
+    from lossviz.widgets._frames import PaletteEncoder
+    explorer = EXPLORERS["precision_explorer"]("en")
+    encoder = PaletteEncoder()
+    canvas = explorer.figure.canvas
+    encoder.encode(canvas)
+    pixels = np.asarray(canvas.buffer_rgba())
+    pixels[40:80, 100:200, :3] = (200, 30, 240)  # a purple no part of the figure uses
+    decoded = _pixels(encoder.encode(canvas))
+    assert encoder.learned == 2
+    assert np.abs(decoded[40:80, 100:200] - (200, 30, 240)).max() <= 8
+
+
+def test_a_setting_seen_before_is_sent_again_without_drawing():
+    explorer = EXPLORERS["softmax_explorer"]("en")
+    calls = []
+    compute = explorer.compute
+    explorer.compute = lambda **values: calls.append(values) or compute(**values)
+    slider = explorer.controls["classes"]
+    first = explorer.image.value
+    slider.value = 7
+    seven = explorer.image.value
+    slider.value = 3
+    assert explorer.image.value == first and len(calls) == 1  # 3 was drawn when the explorer was built
+    slider.value = 7
+    assert explorer.image.value == seven and len(calls) == 1 and explorer.data["classes"] == 7
+    # the artists follow the kept frame: the snapshot for the notebook shows K = 7
+    assert sum(label.get_visible() for label in explorer.log_bars.labels) == 7
+
+
+def test_a_fast_drag_from_the_browser_draws_only_the_latest_value():
+    """Messages from the frontend that arrive while the kernel is busy are not drawn one by one:
+    they join one draw on the event loop, which shows the last value (issue 11: a fast drag never
+    queues stale frames)."""
+    import asyncio
+    explorer = EXPLORERS["label_smoothing_explorer"]("en")
+    explorer.frames_kept = 0
+    slider = explorer.controls["epsilon"]
+    values = [round(0.03 * step, 2) for step in range(1, 25)]
+    sent = explorer.frames_sent
+
+    async def drag():
+        for value in values:
+            slider.set_state({"value": value})  # how ipywidgets applies a comm message from the browser
+            await asyncio.sleep(0)  # the kernel's event loop turns between two messages
+        await asyncio.sleep(0.2)
+
+    asyncio.run(drag())
+    frames = explorer.frames_sent - sent
+    assert 1 <= frames < len(values) // 2, frames
+    assert explorer.pacer.coalesced >= len(values) - frames - 1
+    assert explorer.values()["epsilon"] == values[-1] and explorer.data["epsilon"] == values[-1]
+    assert explorer.controls["epsilon_text"].value == box_text(values[-1])
+    fresh = EXPLORERS["label_smoothing_explorer"]("en")
+    fresh.controls["epsilon"].value = values[-1]
+    assert np.abs(_pixels(explorer.image.value) - _pixels(fresh.image.value)).mean() < 0.5
+
+
+def test_a_change_made_from_code_is_drawn_at_once_even_inside_the_kernel_loop():
+    import asyncio
+    explorer = EXPLORERS["label_smoothing_explorer"]("en")
+    slider = explorer.controls["epsilon"]
+
+    async def cell():  # a notebook cell runs inside the kernel's event loop
+        for value in (0.2, 0.3, 0.4):
+            slider.value = value
+            assert explorer.data["epsilon"] == value  # read back in the same cell
+        return explorer.pacer.coalesced
+
+    assert asyncio.run(cell()) == 0

@@ -24,7 +24,8 @@ import traitlets
 
 from .. import i18n
 from .. import plots
-from ..plots import LiveFigure
+from ._frames import Frames
+from ._pacing import Pacer, from_browser
 
 TEXT = {
     "en": {
@@ -114,7 +115,7 @@ class Explorer:
         self._names = {id(control): name for name, control in self.controls.items()}
         self._drawn = {setting: self._initial(setting) for setting in set(self.BOXES.values())}
         self.figure, dynamic = self.build_figure()
-        self.live = LiveFigure(self.figure, dynamic, groups=self.cached_groups())
+        self.live = Frames(self.figure, dynamic, groups=self.cached_groups())
         width = int(self.figure.get_figwidth() * self.figure.dpi)
         self.image = ipywidgets.Image(format=plots.frame_format(self.live.encoding),
                                       layout=ipywidgets.Layout(width="100%", max_width=f"{width}px", margin="0"))
@@ -124,6 +125,11 @@ class Explorer:
         self.data = None
         self.last_error: Exception | None = None
         self.update_seconds = collections.deque(maxlen=500)  # kernel-side time of recent updates
+        self.frames_sent = 0
+        # A setting seen before (a drag goes back and forth) is not computed, drawn nor encoded again.
+        self.frames_kept = 48
+        self._kept: collections.OrderedDict = collections.OrderedDict()
+        self.pacer = Pacer(self.refresh)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.refresh(frame_changed=True)
@@ -260,7 +266,14 @@ class Explorer:
         elif name in self._drawn:
             self._slid(name, change.owner, change.new)
         else:
-            self.refresh()
+            self._redraw(change.owner)
+
+    def _redraw(self, control) -> None:
+        # A browser change arriving while the kernel still catches up joins the one draw
+        # scheduled on the event loop (see _pacing): a fast drag never queues stale frames.
+        if from_browser(control) and self.pacer.defer():
+            return
+        self.refresh()
 
     def _typed(self, box: str, text) -> None:
         setting = self.BOXES[box]
@@ -275,7 +288,7 @@ class Explorer:
         if setting != box:
             self._set_quietly(setting, value)
         self.on_setting(setting, value)
-        self.refresh()
+        self._redraw(self.controls[box])
 
     def _slid(self, setting: str, control, new) -> None:
         drawn = self._drawn[setting]
@@ -293,17 +306,31 @@ class Explorer:
         if box is not None:
             self._set_quietly(box, box_text(value))
         self.on_setting(setting, value)
-        self.refresh()
+        self._redraw(control)
 
     def refresh(self, frame_changed: bool = False) -> bool:
         """Recompute and redraw. On a value it cannot draw, shows why and keeps the last figure."""
-        started = time.perf_counter()
+        self.pacer.cancel()  # drawing the latest settings now
+        started, clock = time.perf_counter(), time.monotonic()
+        values = self.values()
+        key = tuple(values.items())
         try:
-            data = self.compute(**self.values())
-            frame_changed = self.draw(data) or frame_changed
-            frame = self.live.render(frame_changed)
+            kept = self._kept.get(key) if not frame_changed else None
+            if kept is not None:
+                data, frame = kept
+                self._kept.move_to_end(key)
+                if self.draw(data):  # the artists follow (a snapshot draws them); new limits:
+                    self.live._background = None  # the next drawn frame starts from scratch
+            else:
+                data = self.compute(**values)
+                frame_changed = self.draw(data) or frame_changed
+                frame = self.live.render(frame_changed)
+                self._keep(key, data, frame)
             self.update_seconds.append(time.perf_counter() - started)
+            if self.values() != values:
+                return False  # superseded while it was drawn (a comm handled in another thread): not sent
             self.image.value = frame
+            self.frames_sent += 1
         except InputProblem as problem:
             self._show(self.t("invalid", reason=problem))
             return False
@@ -313,9 +340,18 @@ class Explorer:
             # the artists may be half-updated: redraw everything from the last good data next time
             self.live._background = None
             return False
+        finally:
+            self.pacer.drawn(clock)
         self.data = data
         self.message.value = ""
         return True
+
+    def _keep(self, key, data, frame) -> None:
+        if self.frames_kept <= 0:
+            return
+        self._kept[key] = (data, frame)
+        while len(self._kept) > self.frames_kept:
+            self._kept.popitem(last=False)
 
     def _show(self, text: str) -> None:
         escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

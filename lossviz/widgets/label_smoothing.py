@@ -7,6 +7,7 @@ only approaches 0 as m grows. Two conventions: torch's (1 - eps) onehot + eps / 
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -32,6 +33,17 @@ def _margin_logits(margins, classes):
     z = torch.zeros(len(margins), classes, dtype=torch.float64)
     z[:, 0] = torch.as_tensor(margins, dtype=torch.float64)
     return z
+
+
+@functools.lru_cache(maxsize=64)
+def _loss_curve(classes: int, epsilon: float, convention: str) -> np.ndarray:
+    """The loss over every margin of the axis: the margin slider moves only the marker."""
+    target = _target(classes, epsilon, convention)
+    with torch.no_grad():
+        curve = stable.cross_entropy(_margin_logits(MARGINS, classes), target.expand(len(MARGINS), classes),
+                                     reduction="none").numpy()
+    curve.flags.writeable = False  # shared between updates
+    return curve
 
 
 class LabelSmoothingExplorer(Explorer):
@@ -133,9 +145,7 @@ class LabelSmoothingExplorer(Explorer):
         margin = self.check("margin", margin)
         other = "uniform_others" if convention == "torch" else "torch"
         target, other_target = _target(classes, epsilon, convention), _target(classes, epsilon, other)
-        targets = target.expand(len(MARGINS), classes)
-        with torch.no_grad():
-            curve = stable.cross_entropy(_margin_logits(MARGINS, classes), targets, reduction="none").numpy()
+        curve = _loss_curve(classes, epsilon, convention)
         softmax = torch.softmax(_margin_logits([margin], classes)[0], 0)
         optimum = math.log(float(target[0] / target[1])) if target[1] > 0 else math.inf
         return {"classes": classes, "epsilon": epsilon, "margin": margin, "target": target.numpy(),

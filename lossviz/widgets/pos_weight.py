@@ -77,6 +77,21 @@ def _ranking(positives: int):
     return best_feature, best_f1, histogram
 
 
+@functools.lru_cache(maxsize=256)
+def _weighted_fit(positives: int, pos_weight: float):
+    return fit_logistic(*_sample(positives), pos_weight)
+
+
+@functools.lru_cache(maxsize=1)
+def _plain_positive_curve():
+    """Loss and gradient for y = 1 without pos_weight: the same for every setting."""
+    curve = loss_and_gradient(stable.binary_cross_entropy_with_logits, LOGITS, torch.ones_like(LOGITS),
+                              reduction="none")
+    for values in curve:
+        values.flags.writeable = False  # shared between updates
+    return curve
+
+
 def _sigmoid(v):
     return 1 / (1 + np.exp(-v))
 
@@ -178,11 +193,14 @@ class PosWeightExplorer(Explorer):
         pos_weight = self.check("pos_weight", pos_weight)
         share = self.check("positive_share", positive_share)
         weight = torch.tensor([pos_weight], dtype=torch.float64)
+        # y = 0 is computed with this pos_weight too: that it never moves is the point
         curves = {key: loss_and_gradient(stable.binary_cross_entropy_with_logits, LOGITS, torch.full_like(LOGITS, label),
-                                         pos_weight=pw, reduction="none")
-                  for key, label, pw in (("positive", 1.0, weight), ("positive_plain", 1.0, None), ("negative", 0.0, weight))}
+                                         pos_weight=weight, reduction="none")
+                  for key, label in (("positive", 1.0), ("negative", 0.0))}
+        curves = {"positive": curves["positive"], "positive_plain": _plain_positive_curve(),
+                  "negative": curves["negative"]}
         positives = max(1, round(share * SAMPLES))
-        slope, intercept = fit_logistic(*_sample(positives), pos_weight)
+        slope, intercept = _weighted_fit(positives, pos_weight)
         plain_slope, plain_intercept = _plain_fit(positives)
         best_feature, best_f1, histogram = _ranking(positives)
         return {"curves": curves, "histogram": histogram, "positives": positives,

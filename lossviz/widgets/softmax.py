@@ -9,6 +9,8 @@ nothing has to squeeze into a bar's slot at K = 10.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from matplotlib.patches import Patch
@@ -28,6 +30,19 @@ BAND_HEIGHTS = {"+inf": 0.97, "−inf": 0.89, "NaN": 0.81, "−NaN": 0.73}
 def _logits(spread, classes, dtype):
     base = torch.linspace(1.0, -1.0, classes, dtype=torch.float64)
     return (torch.as_tensor(spread, dtype=torch.float64).reshape(-1, 1) * base).to(dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _loss_curves(classes: int, target: int, dtype: str) -> dict:
+    """The loss over every spread of the axis: the spread slider moves only the marker."""
+    curve_z = _logits(SPREADS, classes, DTYPES[dtype])
+    labels = torch.full((len(SPREADS),), target)
+    with torch.no_grad():
+        curve = {"naive": naive.cross_entropy(curve_z, labels, reduction="none").double().numpy(),
+                 "stable": stable.cross_entropy(curve_z, labels, reduction="none").double().numpy()}
+    for values in curve.values():
+        values.flags.writeable = False  # shared between updates
+    return curve
 
 
 class SoftmaxExplorer(Explorer):
@@ -136,11 +151,7 @@ class SoftmaxExplorer(Explorer):
         label = torch.tensor([target])
         naive_loss, naive_grad = loss_and_gradient(naive.cross_entropy, z, label, reduction="none")
         stable_loss, stable_grad = loss_and_gradient(stable.cross_entropy, z, label, reduction="none")
-        curve_z = _logits(SPREADS, classes, kind)
-        labels = torch.full((len(SPREADS),), target)
-        with torch.no_grad():
-            curve = {"naive": naive.cross_entropy(curve_z, labels, reduction="none").double().numpy(),
-                     "stable": stable.cross_entropy(curve_z, labels, reduction="none").double().numpy()}
+        curve = _loss_curves(classes, target, dtype)
         return {"classes": classes, "spread": spread, "target": target, "dtype": dtype,
                 "z": z[0].double().numpy(),
                 "log_p": {"naive": torch.log(torch.softmax(z[0], 0)).double().numpy(),
