@@ -15,8 +15,8 @@ certainly a mistake (a target outside [0, 1], a NaN or infinite weight), accept 
 
 Where torch's own op loses accuracy these do not: float32 results are within 2 ULP of the exact
 value for binary cross-entropy over x in [-1e4, 1e4] (torch's forward returns 0 for y = 0,
-x <= -14.56; with a pos_weight, computed in float32 at torch's speed, within 3 ULP where torch's
-op is off by 4.5 to 1.7e7) and within 4 ULP for cross-entropy, confident correct predictions
+x <= -14.56; with a pos_weight, computed in float64 blocks and rounded once, within 2 ULP where
+torch's op is off by 4.5 to 1.7e7) and within 4 ULP for cross-entropy, confident correct predictions
 included (torch returns 0 from a margin of about 17).
 """
 from __future__ import annotations

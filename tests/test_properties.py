@@ -1,5 +1,6 @@
 """Property tests (hypothesis): any float32 logit, label and weight, against the exact reference."""
 import math
+import os
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +12,13 @@ from lossviz import numerics, stable
 f32 = dict(width=32, allow_nan=False, allow_infinity=False)
 logits = st.floats(min_value=-1e4, max_value=1e4, **f32)
 labels = st.one_of(st.sampled_from([0.0, 1.0]), st.floats(min_value=0.0, max_value=1.0, **f32))
+# pos_weight labels: mostly 0 and 1 (its use), some soft (the float64 path must not cancel there)
+pos_weight_labels = st.one_of(st.sampled_from([0.0, 1.0]), st.sampled_from([0.0, 1.0]),
+                              st.floats(min_value=0.0, max_value=1.0, **f32))
 settings.register_profile("lossviz", deadline=None, max_examples=200, derandomize=True)
-settings.load_profile("lossviz")
+# LOSSVIZ_HYPOTHESIS=thorough: many more random examples, a fresh seed each run (a local check)
+settings.register_profile("thorough", deadline=None, max_examples=5000, derandomize=False)
+settings.load_profile(os.environ.get("LOSSVIZ_HYPOTHESIS", "lossviz"))
 
 
 @given(st.lists(st.tuples(logits, labels), min_size=1, max_size=20))
@@ -23,17 +29,17 @@ def test_bce_with_logits_within_2_ulp(pairs):
     assert numerics.ulp_error(loss, numerics.exact_bce_with_logits(x, y)).max().item() <= 2.0
 
 
-@given(st.lists(st.tuples(logits, st.sampled_from([0.0, 1.0])), min_size=1, max_size=20),
+@given(st.lists(st.tuples(logits, pos_weight_labels), min_size=1, max_size=20),
        st.floats(min_value=0.015625, max_value=100.0, **f32))
-def test_pos_weight_within_3_ulp(pairs, pos_weight):
-    # float32 throughout (torch's speed): pw * log1p(exp(-|x|)) carries the log term's 1.5 ULP, and a
-    # pw that is not a power of 2 moves the result within its binade, which can double that in ULPs
-    # (2.76 at most on a 3.1M-point grid; torch's own op: 4.5 to 150, and 1.7e7 for y = 0).
+def test_pos_weight_within_2_ulp(pairs, pos_weight):
+    # In float32, pw * log1p(exp(-|x|)) would carry the log term's 1.5 ULP, and a pw that is not a
+    # power of 2 moves the result within its binade, which can double that in ULPs (2.78); lossviz
+    # computes this loss in float64 and rounds once (torch's own op: 4.5 to 150, 1.7e7 for y = 0).
     x = torch.tensor([p[0] for p in pairs])
     y = torch.tensor([p[1] for p in pairs])
     weight = torch.tensor([pos_weight])
     loss = stable.binary_cross_entropy_with_logits(x, y, pos_weight=weight, reduction="none")
-    assert numerics.ulp_error(loss, numerics.exact_bce_with_logits(x, y, weight)).max().item() <= 3.0
+    assert numerics.ulp_error(loss, numerics.exact_bce_with_logits(x, y, weight)).max().item() <= 2.0
 
 
 @given(st.lists(st.tuples(logits, labels), min_size=1, max_size=20))
