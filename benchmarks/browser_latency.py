@@ -10,33 +10,33 @@ The slider bounces between its ends, so every press changes the value.
 
 A burst of key presses with no wait in between shows whether a fast drag queues: the frontend
 sends at most one update while the kernel is busy (ipywidgets' message throttle) and merges the
-rest into the latest value, so the figure catches up at once instead of replaying every step.
+rest into the latest value, and the kernel itself draws only the latest of the changes that
+arrive while it is busy (lossviz/widgets/_pacing.py), so the figure catches up at once instead of
+replaying every step.
 
-Run: ``.venv/bin/python benchmarks/browser_latency.py [--presses 50]``; ``make bench`` runs it.
+The server and the page scripts are tests/_jupyterlab.py's, shared with the browser test.
+
+Run: ``.venv/bin/python benchmarks/browser_latency.py [--presses 50] [--keep-frames 48]``; ``make bench``
+runs it.
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from _jupyterlab import CHROMIUM, CHROMIUM_ARGS, chromium_available, jupyterlab, kernel_output, open_and_run  # noqa: E402
 from _table import table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM", "/usr/bin/chromium")
 FIRST_SLIDER = {"overflow_explorer": "label", "precision_explorer": "label", "softmax_explorer": "classes",
                 "label_smoothing_explorer": "epsilon", "pos_weight_explorer": "pos_weight"}
 ENCODINGS = ("palette", "webp", "png")
@@ -54,22 +54,24 @@ from lossviz.widgets import EXPLORERS
 from _interact import interact_widget
 lossviz.set_language("en")
 FIRST_SLIDER = {FIRST_SLIDER!r}
-def live(name, encoding):
+def live(name, encoding, keep):
     plots.FRAME_ENCODING = encoding
     try:
-        return EXPLORERS[name]("en")
+        explorer = EXPLORERS[name]("en")
     finally:
         plots.FRAME_ENCODING = {CHOSEN!r}
+    explorer.frames_kept = keep  # 0: every press computes, draws and encodes (no kept frames)
+    return explorer
 """
 
 
-def _notebook(path: Path) -> list[tuple[str, str]]:
+def _notebook(path: Path, keep: int) -> list[tuple[str, str]]:
     """Writes the notebook; returns (explorer, variant) per output, in page order."""
     import nbformat
     cells, order = [nbformat.v4.new_code_cell(SETUP)], []
     for name in FIRST_SLIDER:
         for encoding in ENCODINGS:
-            cells.append(nbformat.v4.new_code_cell(f"live({name!r}, {encoding!r})"))
+            cells.append(nbformat.v4.new_code_cell(f"live({name!r}, {encoding!r}, {keep})"))
             order.append((name, encoding))
         cells.append(nbformat.v4.new_code_cell(f"_ = interact_widget(EXPLORERS[{name!r}]('en'), FIRST_SLIDER[{name!r}])"))
         order.append((name, "interact"))
@@ -77,86 +79,6 @@ def _notebook(path: Path) -> list[tuple[str, str]]:
     nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), path)
     return order
 
-
-@contextlib.contextmanager
-def jupyterlab(root: Path):
-    """JupyterLab on 127.0.0.1 serving ``root``; yields (url, token). The token goes through the
-    environment, never argv (where every local user could read it)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    token = secrets.token_hex(24)
-    base = root.parent
-    settings = base / "settings" / "@jupyterlab"
-    for plugin, value in (("docmanager-extension", {"autosave": False}),
-                          ("apputils-extension", {"fetchNews": "false", "checkForUpdates": False})):
-        target = settings / plugin / ("plugin.jupyterlab-settings" if plugin.startswith("doc") else
-                                      "notification.jupyterlab-settings")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(value))
-    command = [str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-               "--ServerApp.port_retries=0", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-               "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-               f"--LabApp.user_settings_dir={base / 'settings'}", f"--LabApp.workspaces_dir={base / 'workspaces'}"]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(base / "runtime"))
-    log = open(base / "lab.log", "w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("JupyterLab did not start:\n" + (base / "lab.log").read_text()[-3000:])
-                time.sleep(0.3)
-        yield url, token
-    finally:
-        import psutil
-        children = psutil.Process(process.pid).children(recursive=True)
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        for child in children:
-            with contextlib.suppress(Exception):
-                child.kill()
-        log.close()
-
-
-_RUN_ALL = """async (path) => {
-  const app = window.jupyterapp;
-  await app.started; await app.restored;
-  for (let i = 0; i < 600; i++) {
-    const w = app.shell.currentWidget;
-    if (w && w.context && w.context.path === path) { await w.context.ready; await w.sessionContext.ready; break; }
-    await new Promise(r => setTimeout(r, 100));
-  }
-  await app.commands.execute('notebook:run-all-cells');
-}"""
-
-_DONE = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const cells = panel.content.model.cells;
-  let pending = 0, errors = [];
-  for (let i = 0; i < cells.length; i++) {
-    const cell = cells.get(i);
-    if (cell.type !== 'code') continue;
-    if (cell.executionCount === null) pending += 1;
-    for (let j = 0; j < cell.outputs.length; j++) {
-      const o = cell.outputs.get(j).toJSON();
-      if (o.output_type === 'error') errors.push(o.ename + ': ' + o.evalue);
-    }
-  }
-  const kernel = panel.sessionContext.session.kernel;
-  const images = panel.node.querySelectorAll('.jp-Cell .jp-OutputArea-output img').length;
-  return {pending, errors, idle: kernel.status === 'idle', images};
-}"""
 
 # Arms one measurement on output `index`: the keydown's timestamp, then the next new image there
 # (a changed src on the explorer's <img>, a new <img> in interact's output), decoded.
@@ -217,21 +139,10 @@ _ARM_BURST = """([index, quietMs]) => {
 
 
 # Median kernel-side time of an update (compute, draw, encode), per explorer and encoding.
-_KERNEL_TIMES = """async () => {
-  const code = `import gc, json, statistics
+_KERNEL_TIMES = """import gc, json, statistics
 from lossviz.widgets import Explorer
 print(json.dumps({f"{type(e).name}/{e.live.encoding}": 1e3 * statistics.median(list(e.update_seconds)[4:] or [0])
-                  for e in gc.get_objects() if issubclass(type(e), Explorer) and len(getattr(e, "update_seconds", ())) > 5}))`;
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({code});
-  let text = '';
-  future.onIOPub = (msg) => {
-    if (msg.header.msg_type === 'stream') text += msg.content.text;
-    if (msg.header.msg_type === 'error') text += JSON.stringify({error: msg.content.ename + ': ' + msg.content.evalue});
-  };
-  await future.done;
-  return text;
-}"""
+                  for e in gc.get_objects() if issubclass(type(e), Explorer) and len(getattr(e, "update_seconds", ())) > 5}))"""
 
 
 def _press(page, index: int, direction: dict) -> dict:
@@ -257,33 +168,20 @@ def _burst(page, index: int, direction: dict) -> dict:
     return page.evaluate("() => window.__lossvizPending")
 
 
-def measure(presses: int, encoding_presses: int) -> dict:
+def measure(presses: int, encoding_presses: int, keep: int = 0) -> dict:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="lossviz-bench-"))
     root = work / "notebooks"
     root.mkdir()
-    order = _notebook(root / "bench.ipynb")
+    order = _notebook(root / "bench.ipynb", keep)
     results = {key: [] for key in order}
     bursts = {}
     try:
-        with jupyterlab(root) as (url, token), sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                                 args=["--no-sandbox", "--disable-gpu", "--headless=new"])
+        with jupyterlab(root, work) as lab, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.goto(f"{url}/lab/tree/bench.ipynb?reset&token={token}")
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=120_000)
-            page.evaluate(_RUN_ALL, "bench.ipynb")
-            deadline = time.monotonic() + 300
-            while True:
-                state = page.evaluate(_DONE)
-                if state["errors"]:
-                    raise RuntimeError(f"the benchmark notebook failed: {state['errors']}")
-                if not state["pending"] and state["idle"] and state["images"] >= len(order):
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the benchmark notebook did not finish: {state}")
-                time.sleep(0.5)
+            open_and_run(page, lab, "bench.ipynb", ready_s=120, run_s=300, images=len(order))
             direction = {}
             for name in FIRST_SLIDER:
                 variants = [(i, key) for i, key in enumerate(order) if key[0] == name]
@@ -297,7 +195,7 @@ def measure(presses: int, encoding_presses: int) -> dict:
                 for index, key in variants:
                     if key[1] in (CHOSEN, "interact"):
                         bursts[key] = _burst(page, index, direction)
-            kernel_ms = page.evaluate(_KERNEL_TIMES)
+            kernel_ms = kernel_output(page, _KERNEL_TIMES)
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -317,7 +215,7 @@ def _stats(samples: list[dict]):
     return times, sizes, timeouts
 
 
-def report(measured: dict, presses: int, encoding_presses: int) -> str:
+def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -> str:
     results, bursts, kernel_ms = measured["results"], measured["bursts"], measured["kernel_ms"]
     rows, encoding_rows, all_live, all_interact = [], [], [], []
     for name in FIRST_SLIDER:
@@ -347,26 +245,32 @@ def report(measured: dict, presses: int, encoding_presses: int) -> str:
                         "timeouts"]
     return ("## End to end in the browser: key press -> new figure decoded (JupyterLab + Chromium)\n\n"
             f"Explorers send {CHOSEN!r} frames; each press on the first slider alternates with the same press on an "
-            "`interact` cell showing the same figure.\n\n" + table(headers, rows)
+            "`interact` cell showing the same figure. "
+            + (f"Each explorer keeps its last {keep} frames, so a setting seen before is sent again undrawn."
+               if keep else "Kept frames are off: every press computes, draws and encodes its frame.")
+            + "\n\n" + table(headers, rows)
             + f"\n\nFrame encodings compared end to end ({encoding_presses} presses each, interleaved):\n\n"
             + table(encoding_headers, encoding_rows) + "\n")
 
 
-def main(presses: int = 50, encoding_presses: int = 20) -> str:
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+def main(presses: int = 50, encoding_presses: int = 20, keep: int = 0) -> str:
+    if not chromium_available():
         return f"## End to end in the browser\n\nskipped: no Chromium at {CHROMIUM} (set LOSSVIZ_CHROMIUM)\n"
-    measured = measure(presses, encoding_presses)
+    measured = measure(presses, encoding_presses, keep)
     raw = ROOT / "test-output" / "browser_latency.json"  # git-ignored: every sample, for a second look
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps({"results": {f"{k[0]}/{k[1]}": v for k, v in measured["results"].items()},
                                "bursts": {f"{k[0]}/{k[1]}": v for k, v in measured["bursts"].items()},
                                "kernel_ms": measured["kernel_ms"]}))
-    return report(measured, presses, encoding_presses)
+    return report(measured, presses, encoding_presses, keep)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--encoding-presses", type=int, default=20)
+    parser.add_argument("--keep-frames", type=int, default=0, metavar="N",
+                        help="let each explorer keep N frames (what it does in a notebook: 48); the default 0 "
+                             "draws every press, as the first visit to a setting costs")
     arguments = parser.parse_args()
-    print(main(arguments.presses, arguments.encoding_presses))
+    print(main(arguments.presses, arguments.encoding_presses, arguments.keep_frames))

@@ -20,31 +20,21 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from _jupyterlab import (CHROMIUM, CHROMIUM_ARGS, LabProblem, chromium_available, fontconfig_with_hangul,
+                         jupyterlab, kernel_output, open_and_run, shutdown_kernels)
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 SCREENSHOTS = ROOT / "test-output" / "browser"
-CHROMIUM = os.environ.get("LOSSVIZ_CHROMIUM", "/usr/bin/chromium")
 REQUIRE = os.environ.get("LOSSVIZ_REQUIRE_BROWSER") == "1"
 EXPLORER_NOTEBOOK = os.environ.get("LOSSVIZ_BROWSER_NOTEBOOK", "02_where_sigmoid_bce_breaks").removesuffix(".ipynb")
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 VIEWPORT = {"width": 1366, "height": 900}
 NARROW_VIEWPORT = {"width": 900, "height": 900}  # file browser open: an output area of about 470 px
 IMAGE_MARGIN_SLACK_PX = 0  # the explorer sets margin="0" on its Image (ipywidgets adds 2 px a side otherwise)
@@ -68,127 +58,24 @@ def _unavailable(reason: str):
 
 @pytest.fixture(scope="module")
 def chromium_path():
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+    if not chromium_available():
         _unavailable(f"no Chromium at {CHROMIUM} (install Debian's chromium, or point LOSSVIZ_CHROMIUM at one)")
     if importlib.util.find_spec("playwright") is None:
         _unavailable("the playwright package is not installed in this environment")
     return CHROMIUM
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(url: str, timeout: float = 5.0):
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (localhost only)
-        return response.status, response.read()
-
-
-def _write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data), encoding="utf-8")
-
-
-def _stop_process_tree(process: subprocess.Popen) -> None:
-    """SIGTERM to the server (it shuts its kernels down), then kill whatever of its tree is left.
-
-    Kernels run in sessions of their own (jupyter_client starts them with start_new_session), so the
-    server's process group alone would miss them: the tree is listed before the server goes.
-    """
-    try:
-        import psutil
-        descendants = psutil.Process(process.pid).children(recursive=True)
-    except Exception:  # psutil missing, or the server already gone
-        descendants = []
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    for child in descendants:
-        try:
-            if child.is_running():
-                child.kill()
-        except Exception:
-            pass
-    try:  # anything else still in the server's own process group
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 @pytest.fixture(scope="module")
 def lab(chromium_path, tmp_path_factory):
-    """JupyterLab from this venv on a copy of notebooks/: yields {'url', 'token', 'root'}."""
+    """JupyterLab from this venv on a copy of notebooks/: yields {'url', 'token', 'root', 'log'}."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "notebooks"
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    settings = base / "user-settings"
-    # No autosave (the copy is thrown away anyway), no news or update checks, every cell rendered.
-    _write_json(settings / "@jupyterlab" / "docmanager-extension" / "plugin.jupyterlab-settings", {"autosave": False})
-    _write_json(settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
-                {"fetchNews": "false", "checkForUpdates": False})
-    jupyter = Path(sys.executable).parent / "jupyter"
-    port = _free_port()
-    token = secrets.token_hex(24)
-    command = [
-        str(jupyter), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
-    ]
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        command.append("--allow-root")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1")
-    env.pop("JUPYTER_TOKEN", None)
-    log_path = base / "jupyterlab.log"
-    log = open(log_path, "w", encoding="utf-8")
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               stdin=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + LAB_START_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"JupyterLab exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                if _get(f"{url}/api/status?token={token}", timeout=2)[0] == 200:
-                    break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"JupyterLab did not answer within {LAB_START_S} s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.25)
-        yield {"url": url, "token": token, "root": root, "log": log_path}
-    finally:
-        _stop_process_tree(process)
-        log.close()
-
-
-def _fontconfig_with_hangul(directory: Path) -> Path | None:
-    """A fontconfig file: the system's fonts plus the NanumGothic that koreanize-matplotlib ships.
-
-    Debian's chromium brings no Korean font; without one the Korean notebooks' HTML text (markdown,
-    control labels) would be boxes in the screenshots although a reader's own browser shows it.
-    """
-    spec = importlib.util.find_spec("koreanize_matplotlib")  # finds the folder without importing it
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    fonts = Path(next(iter(spec.submodule_search_locations))) / "fonts"
-    if not fonts.is_dir():
-        return None
-    conf = directory / "fonts.conf"
-    conf.write_text(
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
-        f"  <dir>{fonts}</dir>\n  <cachedir>{directory / 'cache'}</cachedir>\n</fontconfig>\n",
-        encoding="utf-8")
-    return conf
+        with jupyterlab(root, base, start_s=LAB_START_S) as server:
+            yield server
+    except LabProblem as problem:
+        pytest.fail(str(problem), pytrace=False)
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +85,7 @@ def browser(chromium_path, tmp_path_factory):
 
     base = tmp_path_factory.mktemp("chromium")
     env = dict(os.environ)
-    conf = _fontconfig_with_hangul(base)
+    conf = fontconfig_with_hangul(base)
     if conf is not None:
         env["FONTCONFIG_FILE"] = str(conf)
     playwright = sync_playwright().start()
@@ -225,72 +112,10 @@ def page(browser, lab):
         yield page
     finally:
         page.close()
-        _shutdown_kernels(lab)
-
-
-def _shutdown_kernels(lab) -> None:
-    """Frees the CPU for the next case: every kernel this server started goes."""
-    try:
-        _, body = _get(f"{lab['url']}/api/kernels?token={lab['token']}")
-        for kernel in json.loads(body):
-            request = urllib.request.Request(f"{lab['url']}/api/kernels/{kernel['id']}?token={lab['token']}",
-                                             method="DELETE")
-            urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-    except Exception:
-        pass
+        shutdown_kernels(lab)  # frees the CPU for the next case
 
 
 # --- driving JupyterLab --------------------------------------------------------------------------
-
-# Resolves once the notebook at `path` is the current widget with its kernel connected.
-_OPENED = """async ([path, timeoutMs]) => {
-  const app = window.jupyterapp;
-  const deadline = Date.now() + timeoutMs;
-  await app.started;
-  await app.restored;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error(`${path} did not open within ${timeoutMs} ms`);
-    const w = app.shell.currentWidget;
-    if (w && w.context && w.context.path === path && w.content && w.content.model) {
-      await w.context.ready;
-      await w.sessionContext.ready;
-      return w.sessionContext.session ? w.sessionContext.session.kernel.name : null;
-    }
-    await new Promise(resolve => setTimeout(resolve, 100));
-  }
-}"""
-
-# Clears the stored outputs and execution counts, then starts Run All (not awaited: polled).
-_RUN_ALL = """async () => {
-  const app = window.jupyterapp;
-  await app.commands.execute('notebook:clear-all-cell-outputs');
-  window.__lossvizRunAll = 'running';
-  app.commands.execute('notebook:run-all-cells').then(
-    ok => { window.__lossvizRunAll = ok === false ? 'failed' : 'done'; },
-    error => { window.__lossvizRunAll = 'error: ' + error; });
-}"""
-
-# Where Run All stands: code cells without a count, error outputs, the kernel's status.
-_PROGRESS = """() => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  const cells = panel.content.model.cells;
-  let code = 0, pending = 0;
-  const errors = [];
-  for (let i = 0; i < cells.length; i++) {
-    const cell = cells.get(i);
-    if (cell.type !== 'code') continue;
-    code += 1;
-    if (cell.executionCount === null || cell.executionCount === undefined) pending += 1;
-    for (let j = 0; j < cell.outputs.length; j++) {
-      const output = cell.outputs.get(j).toJSON();
-      if (output.output_type === 'error') {
-        errors.push(`cell ${i}: ${output.ename}: ${output.evalue}`);
-      }
-    }
-  }
-  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
-  return {code, pending, errors, status: kernel ? kernel.status : 'none', runAll: window.__lossvizRunAll};
-}"""
 
 # The first explorer: the widget output holding an <img>, its outermost widget box, their boxes.
 _EXPLORER = """() => {
@@ -317,22 +142,10 @@ def _notebook_text_problems(page) -> list[str]:
 
 def _open_and_run(page, lab, relpath: str) -> dict:
     """Opens relpath in JupyterLab, runs every cell and waits until all are done and the kernel is idle."""
-    page.goto(f"{lab['url']}/lab/tree/{relpath}?reset&token={lab['token']}", wait_until="domcontentloaded")
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell", timeout=PAGE_READY_S * 1000)
-    kernel = page.evaluate(_OPENED, [relpath, PAGE_READY_S * 1000])
-    assert kernel, f"{relpath}: no kernel started"
-    page.evaluate(_RUN_ALL)
-    deadline = time.monotonic() + RUN_ALL_S
-    while True:
-        progress = page.evaluate(_PROGRESS)
-        assert not progress["errors"], f"{relpath}: cells raised: {progress['errors']}"
-        assert progress["runAll"] in ("running", "done"), f"{relpath}: Run All ended with {progress['runAll']}"
-        if progress["code"] and not progress["pending"] and progress["status"] == "idle" and progress["runAll"] == "done":
-            return progress
-        if time.monotonic() > deadline:
-            pytest.fail(f"{relpath}: Run All unfinished after {RUN_ALL_S} s: {progress}\n"
-                        f"JupyterLab log:\n{lab['log'].read_text(errors='replace')[-3000:]}")
-        time.sleep(0.25)
+    try:
+        return open_and_run(page, lab, relpath, ready_s=PAGE_READY_S, run_s=RUN_ALL_S)
+    except LabProblem as problem:
+        pytest.fail(str(problem), pytrace=False)
 
 
 def _explorer(page, timeout_s: float = 30) -> dict:
@@ -511,19 +324,8 @@ def test_every_explorer_redraws_and_draws_what_is_typed(page, lab):
 
 TYPED_SETTLE_MS = 1500
 
-# Runs `code` in the notebook's kernel; resolves to what it printed.
-_EXECUTE = """async (code) => {
-  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
-  const future = kernel.requestExecute({code, silent: false, store_history: false});
-  let text = '';
-  future.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') text += msg.content.text; };
-  await future.done;
-  return text;
-}"""
-
-
 def _kernel(page, expression: str) -> str:
-    return page.evaluate(_EXECUTE, f"print({expression})").strip()
+    return kernel_output(page, f"print({expression})").strip()
 
 
 def _type(page, output, box_index: int, text: str, new_figure: bool = True) -> None:
