@@ -18,6 +18,14 @@ pyproject.toml. From it this tool writes, for every notebooks/{en,ko}/*.ipynb:
   `<!-- /generated:next -->`: one row per notebook of that language, linked relatively and with
   its Colab badge. The description column is the authors' (kept per notebook; a notebook without
   a row yet gets its title);
+- after each paragraph of a markdown cell that links to notebooks only relatively (the authors'
+  "Next: [03_logits_form](03_logits_form.ipynb) ..."), one line with the same links on Colab,
+  worded as in the title line: `(on Colab: [03_logits_form](https://colab.../03_logits_form
+  .ipynb))` / `(Colab에서: ...)`. In a plain paragraph it is the paragraph's last source line, so it renders
+  as a parenthesis closing the sentence and the authors' lines stay as written (Korean particles
+  after a link included); after a table, heading, list, quote or HTML block it is a paragraph of
+  its own. Links in code are left alone; a link to a notebook that does not exist is an error;
+  an #anchor is not carried over (Colab opens the notebook at its top);
 
 and in README.md, between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->`: the Binder
 badges, the notebook index with Colab badges, and the install commands. Running it twice changes
@@ -27,6 +35,7 @@ nothing the second time. `--root` points it at a copy (tests run it on one).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 import tomllib
@@ -56,6 +65,21 @@ WORDS = {
 }
 NEXT_BLOCK = re.compile(r"(<!-- generated:next -->\n).*?(\n<!-- /generated:next -->)", re.S)
 NEXT_ROW = re.compile(r"^\|\s*\[(?P<stem>\d\d_\w+)\]\([^|]*\|\s*(?P<about>.*?)\s*\|\s*$")
+
+# A relative link to a notebook (not an image, not a URL with a scheme), with an optional #anchor.
+NOTEBOOK_LINK = re.compile(r"(?<!!)\[(?P<text>[^\[\]\n]+)\]\((?P<target>(?![a-z][a-z0-9+.-]*:)"
+                           r"[^()\s#]+\.ipynb)(?:#[^()\s]*)?\)")
+_COLAB_LINK = r"\[[^\[\]\n]+\]\(https://colab\.research\.google\.com/[^()\s]+\)"
+# The line written after a paragraph with relative notebook links (either language's wording, so a
+# line pasted from the twin is replaced, not doubled).
+COLAB_COMPANION = re.compile(
+    rf"\((?:{'|'.join(re.escape(words['on_colab']) for words in WORDS.values())}): "
+    rf"{_COLAB_LINK}(?:, {_COLAB_LINK})*\)")
+FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+CODE_SPAN = re.compile(r"(`+)[^`].*?\1", re.S)  # a link in a code span is code
+# Blocks after which a line of text would not continue a plain paragraph: a table (GFM makes it a
+# row), a heading, a list (it would join the last item), a quote, HTML, indented code.
+NOT_A_PARAGRAPH = re.compile(r"^(?: {0,3}(?:\||#|[-*+]\s|\d+[.)]\s|>|<)| {4})")
 
 # The install guard the notebooks had before the setup cell (removed, with `import lossviz` left).
 OLD_GUARD = re.compile(
@@ -143,6 +167,93 @@ def update_next_table(nb: nbformat.NotebookNode, links: Links, lang: str,
     cell.source = NEXT_BLOCK.sub(
         lambda m: f"{m[1]}\n{next_table(links, lang, others, m.group(0))}\n{m[2]}",
         cell.source, count=1)
+
+
+def markdown_blocks(lines: list[str]) -> list[tuple[int, int, bool]]:
+    """(first, end, is_code) of each run of non-blank lines; a fenced code block is one block of
+    its own, blank lines and all."""
+    blocks, i = [], 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        start = i
+        fence = FENCE.match(lines[i])
+        if fence:
+            i += 1
+            while i < len(lines) and not lines[i].lstrip().startswith(fence[1]):
+                i += 1
+            blocks.append((start, min(i + 1, len(lines)), True))
+            i += 1
+            continue
+        while i < len(lines) and lines[i].strip() and not FENCE.match(lines[i]):
+            i += 1
+        blocks.append((start, i, False))
+    return blocks
+
+
+def without_companions(lines: list[str]) -> list[str]:
+    """The lines less the Colab lines this tool wrote (and the blank line that set one apart)."""
+    code = {i for start, end, is_code in markdown_blocks(lines) if is_code
+            for i in range(start, end)}
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if i not in code and COLAB_COMPANION.fullmatch(line.strip()):
+            if kept and not kept[-1].strip():
+                kept.pop()
+            continue
+        kept.append(line)
+    return kept
+
+
+def linked_notebooks(text: str, notebook: Path) -> list[tuple[str, str, str]]:
+    """(link text, language, stem) of each relative link to a notebook in text, in order."""
+    found = []
+    for link in NOTEBOOK_LINK.finditer(text):
+        target = Path(os.path.normpath(notebook.parent / link["target"]))
+        lang = target.parent.name
+        if lang not in LANGUAGES or target.parent.parent != notebook.parent.parent:
+            raise HeaderError(f"the link ({link['target']}) leads outside notebooks/en and "
+                              f"notebooks/ko, where Colab links are made for")
+        if not target.is_file():
+            raise HeaderError(f"the link ({link['target']}) leads to a notebook that does "
+                              f"not exist")
+        found.append((link["text"], lang, target.stem))
+    return found
+
+
+def with_colab_companions(source: str, links: Links, lang: str, notebook: Path) -> str:
+    """source with a Colab line after each paragraph that links to notebooks only relatively."""
+    lines = without_companions(source.split("\n"))
+    after: dict[int, list[str]] = {}
+    for start, end, is_code in markdown_blocks(lines):
+        if is_code:
+            continue
+        text = "\n".join(lines[start:end])
+        pairs: dict[str, str] = {}
+        for label, target_lang, stem in linked_notebooks(CODE_SPAN.sub("", text), notebook):
+            url = links.colab(target_lang, stem)
+            # The title line and the start page's table carry their Colab links already.
+            if f"]({url})" not in text:
+                pairs.setdefault(url, label)
+        if pairs:
+            companion = (f"({WORDS[lang]['on_colab']}: "
+                         + ", ".join(f"[{label}]({url})" for url, label in pairs.items()) + ")")
+            apart = bool(NOT_A_PARAGRAPH.match(lines[start])
+                         or NOT_A_PARAGRAPH.match(lines[end - 1]))
+            after[end - 1] = ["", companion] if apart else [companion]
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        out.append(line)
+        out.extend(after.get(i, []))
+    return "\n".join(out)
+
+
+def update_colab_companions(nb: nbformat.NotebookNode, links: Links, lang: str,
+                            notebook: Path) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = with_colab_companions(cell.source, links, lang, notebook)
 
 
 def setup_source(root: Path, lang: str, url: str) -> str:
@@ -259,6 +370,7 @@ def run(root: Path, check: bool) -> list[Path]:
                 update_notebook(nb, links, lang, path.stem, setup)
                 if path.stem == START:
                     update_next_table(nb, links, lang, [p for p in paths if p.stem != START])
+                update_colab_companions(nb, links, lang, path)
             except HeaderError as error:
                 raise HeaderError(f"{path.relative_to(root)}: {error}") from None
             after = nbformat.writes(nb) + "\n"
