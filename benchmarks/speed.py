@@ -1,8 +1,11 @@
 """Forward + backward speed and peak memory of lossviz.stable against torch (``make bench``).
 
-Speed: float32, each repetition times torch and lossviz back to back (alternating which goes first)
-and keeps their ratio; the table prints the median of those paired ratios for each of three rounds,
-so the spread between rounds shows how well a number repeats on this machine. One CPU thread and two.
+Speed: float32, torch and lossviz timed in pairs, back to back, the order alternating, each side
+the best of three calls; each pair gives a ratio and a run reports the median of its ratios. One CPU thread is timed with the thread's
+own CPU time (``time.thread_time``: other processes on a shared machine do not count, waiting for
+the CPU does not either), two threads with the wall clock. Small cases get more pairs (each
+measurement runs for about ``--seconds``). Each run is a fresh process; the table prints the three
+runs' ratios and how far the farthest is from their median (the goal: within 0.15).
 
 Memory: the peak resident memory one forward + backward adds, each implementation in a fresh
 subprocess (``/proc/self/clear_refs`` resets the peak, ``VmHWM`` in ``/proc/self/status`` reads it;
@@ -14,6 +17,7 @@ A second table keeps the older comparison of BCE-with-logits implementations (me
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -67,25 +71,81 @@ LARGE = {  # the size the issue measured (400 MB of logits): python speed.py --l
 }
 
 
-def time_once(fn, inputs):
+def time_once(fn, inputs, clock=time.perf_counter):
     logits = inputs[0].detach().requires_grad_()
-    start = time.perf_counter()
+    start = clock()
     fn(logits, *inputs[1:]).backward()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def paired_ratios(reference, candidate, inputs, repetitions):
-    """Median of per-repetition ratios candidate / reference, the order alternating."""
-    time_once(reference, inputs), time_once(candidate, inputs)  # warm-up
+def time_best(fn, inputs, clock, calls=3):
+    """The fastest of a few calls in a row: another process's burst slows some calls, never speeds one."""
+    return min(time_once(fn, inputs, clock) for _ in range(calls))
+
+
+def paired_ratios(reference, candidate, inputs, clock=time.perf_counter, seconds=1.0, least=15, most=401):
+    """Median of per-pair ratios candidate / reference, the order alternating; about ``seconds`` long.
+    Each side of a pair is the best of three calls in a row (``time_best``).
+
+    Returns (median ratio, median reference time, pairs timed)."""
+    for _ in range(2):  # warm-up: first-call set-up, and the caches of both
+        time_once(reference, inputs, clock), time_once(candidate, inputs, clock)
+    pair = 3 * (time_once(reference, inputs, time.perf_counter) + time_once(candidate, inputs, time.perf_counter))
+    pairs = min(most, max(least, int(seconds / max(pair, 1e-6)))) | 1  # odd: a middle ratio
     ratios, reference_times = [], []
-    for repetition in range(repetitions):
-        if repetition % 2:
-            mine, theirs = time_once(candidate, inputs), time_once(reference, inputs)
-        else:
-            theirs, mine = time_once(reference, inputs), time_once(candidate, inputs)
-        ratios.append(mine / theirs)
-        reference_times.append(theirs)
-    return statistics.median(ratios), statistics.median(reference_times)
+    collecting = gc.isenabled()
+    gc.disable()  # a collection inside one timing would land on one side of the pair
+    try:
+        for repetition in range(pairs):
+            if repetition % 2:
+                mine, theirs = time_best(candidate, inputs, clock), time_best(reference, inputs, clock)
+            else:
+                theirs, mine = time_best(reference, inputs, clock), time_best(candidate, inputs, clock)
+            ratios.append(mine / theirs)
+            reference_times.append(theirs)
+    finally:
+        if collecting:
+            gc.enable()
+    return statistics.median(ratios), statistics.median(reference_times), pairs
+
+
+def clock_for(threads: int):
+    return time.thread_time if threads == 1 else time.perf_counter
+
+
+def selected(large: bool, only: str = "") -> dict:
+    """The cases whose name contains ``only`` (all by default)."""
+    return {name: case for name, case in (LARGE if large else CASES).items() if only in name}
+
+
+def measure_run(large: bool, seconds: float, only: str = "") -> dict:
+    """One run: {case: {threads: [ratio, torch seconds, pairs]}} (runs in its own process)."""
+    results = {}
+    threads_before = torch.get_num_threads()
+    try:
+        for name, (make, reference, candidate, *_) in selected(large, only).items():
+            inputs = make()
+            results[name] = {}
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                results[name][threads] = list(paired_ratios(reference, candidate, inputs, clock_for(threads),
+                                                            seconds))
+    finally:
+        torch.set_num_threads(threads_before)
+    return results
+
+
+def run_in_fresh_process(large: bool, seconds: float, only: str = "") -> dict:
+    command = [sys.executable, __file__, "--one-run", "--seconds", str(seconds), "--only", only]
+    command += ["--large"] if large else []
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return {name: {int(k): v for k, v in row.items()} for name, row in json.loads(result.stdout.splitlines()[-1]).items()}
+
+
+def spread(values) -> float:
+    """How far the farthest value lies from the median of them all."""
+    middle = statistics.median(values)
+    return max(abs(v - middle) for v in values)
 
 
 def _resident_peak_kib():
@@ -130,25 +190,28 @@ def memory_ratio(case: str, large: bool):
     return peaks[1] / peaks[0], peaks[0], peaks[1]
 
 
-def goals_table(repetitions: int, rounds: int = 3, large: bool = False) -> str:
-    cases = LARGE if large else CASES
+def goals_table(seconds: float = 1.0, runs: int = 3, large: bool = False, tolerance: float = 0.15,
+                only: str = "") -> str:
+    cases = selected(large, only)
+    measured = [run_in_fresh_process(large, seconds, only) for _ in range(runs)]
     rows = []
-    for name, (make, reference, candidate, time_goal, memory_goal) in cases.items():
-        inputs = make()
+    for name, (*_, time_goal, memory_goal) in cases.items():
         row = [name]
         for threads in (1, 2):
-            torch.set_num_threads(threads)
-            measured = [paired_ratios(reference, candidate, inputs, repetitions) for _ in range(rounds)]
-            ratios = " / ".join(f"{ratio:.2f}" for ratio, _ in measured)
-            row.append(f"{ratios} (torch {measured[0][1] * 1e3:.1f} ms)")
+            ratios = [run[name][threads][0] for run in measured]
+            torch_ms = statistics.median(run[name][threads][1] for run in measured) * 1e3
+            pairs = measured[0][name][threads][2]
+            verdict = "ok" if spread(ratios) <= tolerance else "NO"
+            row.append(" / ".join(f"{ratio:.2f}" for ratio in ratios)
+                       + f" (±{spread(ratios):.2f} {verdict}; torch {torch_ms:.1f} ms, {pairs} pairs)")
         row.append(f"<= {time_goal}")
         ratio, theirs, mine = memory_ratio(name, large)
         row.append(f"{ratio:.2f} ({mine / 2**20:.0f} vs {theirs / 2**20:.0f} MiB)")
         row.append("-" if memory_goal is None else f"<= {memory_goal}")
         rows.append(row)
     headers = ["lossviz.stable / torch, forward + backward, float32",
-               f"time, 1 thread ({rounds} rounds of {repetitions} pairs)", "time, 2 threads", "goal",
-               "peak memory", "goal"]
+               f"time, 1 thread, CPU time ({runs} runs: median of paired ratios; ± to their median)",
+               "time, 2 threads, wall clock", "goal", "peak memory", "goal"]
     return table(headers, rows)
 
 
@@ -192,11 +255,11 @@ def candidates_table(repetitions: int) -> str:
     return table(headers, rows)
 
 
-def main(repetitions: int = 15, large: bool = False) -> str:
+def main(seconds: float = 1.0, large: bool = False, runs: int = 3, only: str = "") -> str:
     threads = torch.get_num_threads()
     try:
-        goals = goals_table(repetitions, large=large)
-        candidates = "" if large else candidates_table(4 * repetitions)
+        goals = goals_table(seconds, runs, large=large, only=only)
+        candidates = "" if large or only else candidates_table(60)
     finally:
         torch.set_num_threads(threads)
     text = f"## Speed and memory (torch {torch.__version__})\n\n{goals}\n"
@@ -206,10 +269,15 @@ def main(repetitions: int = 15, large: bool = False) -> str:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--memory", nargs=2, metavar=("CASE", "WHICH"), help=argparse.SUPPRESS)
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--large", action="store_true", help="the issue's sizes (needs ~3 GB of memory)")
-    parser.add_argument("--repetitions", type=int, default=15)
+    parser.add_argument("--seconds", type=float, default=1.0, help="about how long each ratio is measured")
+    parser.add_argument("--runs", type=int, default=3, help="independent runs (fresh processes) per ratio")
+    parser.add_argument("--only", default="", help="only the rows whose name contains this, e.g. pos_weight")
     arguments = parser.parse_args()
     if arguments.memory:
         print(json.dumps(measure_memory_here(arguments.memory[0], int(arguments.memory[1]), arguments.large)))
+    elif arguments.one_run:
+        print(json.dumps(measure_run(arguments.large, arguments.seconds, arguments.only)))
     else:
-        print(main(arguments.repetitions, arguments.large))
+        print(main(arguments.seconds, arguments.large, arguments.runs, arguments.only))

@@ -13,9 +13,9 @@ import torch.nn.functional as F
 
 from ._validate import has_values
 
-# |x| above which log1p(exp(-|x|)) < 2^-115: multiplied by a pos_weight or weight above 1 it can land
-# in (or below) float32's subnormals after being rounded there once already; those few elements are
-# recomputed in float64 and rounded once.
+# |x| above which log1p(exp(-|x|)) < 2^-115: multiplied by a weight above 1 it can land in (or below)
+# float32's subnormals after being rounded there once already; those few elements are recomputed in
+# float64 and rounded once. (With a pos_weight every element is computed in float64, see below.)
 _TAIL = 80.0
 
 
@@ -57,11 +57,13 @@ def _logits_terms(x, y):
 # log term log1p(exp(-|x|)) is off by up to about 1.5 ULP already, and multiplying by a p that is
 # not a power of two can move the product to the low end of its binade, where the same relative
 # error counts up to twice as many ULPs (2.78 measured). Every part is therefore computed in float64
-# and rounded once (0.5 ULP), in blocks small enough to stay in cache: the float64 temporaries then
-# cost a few hundred KiB, not twice the input's memory, and the pass costs about what torch's
-# float32 op does. On an accelerator the blocks are large (each block is a dozen kernel launches).
+# and rounded once (0.5 ULP), in blocks small enough to stay in the CPU's cache: the float64
+# temporaries then take 1.3 MiB, not several times the input's memory. The price is time: this
+# forward takes about twice what torch's float32 forward does (float64 exp and log1p are the half of
+# it), forward + backward 1.3 to 1.8 times torch's on a 2-core Xeon (benchmarks/speed.py). On an
+# accelerator the blocks are larger (each block is a dozen kernel launches); not measured there.
 _BLOCK_CPU = 1 << 15
-_BLOCK_OTHER = 1 << 24
+_BLOCK_OTHER = 1 << 20
 
 
 def _pos_weight_block(x, y, pos_weight, weight, wide):
@@ -94,7 +96,7 @@ def _per_block(t, x, rows, wide):
 def _pos_weight_loss(x, y, weight, pos_weight):
     """(Weighted) loss with pos_weight, each element rounded once from float64."""
     wide = torch.promote_types(x.dtype, torch.float64)
-    if not has_values(x, y, weight, pos_weight) or x.dim() == 0:  # in one piece
+    if not has_values(x, y, weight, pos_weight) or x.dim() == 0 or x.numel() == 0:  # in one piece
         weight = None if weight is None else weight.to(wide)
         return _pos_weight_block(x, y, pos_weight.to(wide), weight, wide).to(x.dtype)
     # on the CPU each thread takes at least 2^15 elements of an op (torch's grain size)
@@ -103,10 +105,11 @@ def _pos_weight_loss(x, y, weight, pos_weight):
     blocks = zip(x.split(rows), y.split(rows), _per_block(pos_weight, x, rows, wide),
                  _per_block(weight, x, rows, wide))
     # the same five buffers for every block: fresh memory for each would cost a page fault per page
-    buffers = torch.empty((5, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device)
+    buffers = torch.empty((5, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device).unbind()
     out = torch.empty_like(x)
     for out_rows, (x_rows, y_rows, pos_weight_rows, weight_rows) in zip(out.split(rows), blocks):
-        wide_x, positive, log_term, negative, wide_y = buffers[:, :len(x_rows)]
+        wide_x, positive, log_term, negative, wide_y = (
+            buffers if len(x_rows) == len(buffers[0]) else [b[:len(x_rows)] for b in buffers])
         wide_x.copy_(x_rows)
         torch.clamp_min(wide_x, 0, out=positive)
         torch.add(wide_x, positive, alpha=-2, out=log_term).exp_().log1p_()
@@ -200,12 +203,12 @@ class BCEWithLogits(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             in_place = _may_modify(x, y, grad, weight, pos_weight)
             if in_place and pos_weight is not None:
-                # the scale folded into the small factors first: w (pw*y + 1 - y) sigma(x) - w pw*y in
-                # five passes over x instead of seven
-                scaled_y = y * (pos_weight * weighted)
-                # (addcmul with a 0-d first operand takes a slow path: twice the time of mul + add_)
-                coefficient = torch.mul(y, (pos_weight - 1) * weighted).add_(weighted)
-                grad_x = coefficient.mul_(torch.sigmoid(x)).sub_(scaled_y)
+                # the scale folded into the small factors first: w (1 + (pw - 1) y) sigma(x) - w pw y,
+                # six passes over x and two new tensors (each new one costs its page faults too); mul +
+                # add_ because addcmul with a 0-d first operand takes a slow path (twice the time)
+                sigmoid = torch.sigmoid(x)
+                grad_x = torch.mul(y, (pos_weight - 1) * weighted).add_(weighted).mul_(sigmoid)
+                grad_x.sub_(torch.mul(y, pos_weight * weighted, out=sigmoid))  # sigmoid's memory again
             else:
                 dx = _logits_dx(x, y, pos_weight, in_place)
                 grad_x = dx.mul_(weighted) if in_place else dx * weighted
