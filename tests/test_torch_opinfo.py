@@ -6,28 +6,16 @@ torch differentiates, in float32 and float64 (the samples keep |logit| < 10 and 
 (0.01, 0.99), inside the textbook formulas' safe range, so naive runs on all of them); stable also
 passes gradcheck (with forward AD) and gradgradcheck in float64.
 
-torch.testing._internal imports ``expecttest`` only for its TestCase base class; where that package
-is missing a stand-in is registered so the sample generators load (they never use it).
+torch.testing._internal imports ``expecttest`` (PyTorch's own test dependency, in the ``test`` extra
+of pyproject.toml) for its TestCase base class; the real package is required, no stand-in.
 """
-import sys
-import types
-import unittest
-
 import pytest
 import torch
 from torch.autograd import gradcheck, gradgradcheck
+from torch.testing._internal.common_methods_invocations import op_db
+from torch.testing._internal.common_modules import module_db
 
 from lossviz import naive, stable
-
-try:
-    import expecttest  # noqa: F401
-except ModuleNotFoundError:
-    stand_in = types.ModuleType("expecttest")
-    stand_in.TestCase = unittest.TestCase
-    sys.modules["expecttest"] = stand_in
-
-from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
-from torch.testing._internal.common_modules import module_db  # noqa: E402
 
 OPS = {f"nn.functional.{name}": name for name in
        ("binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "mse_loss")}
