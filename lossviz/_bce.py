@@ -93,12 +93,13 @@ def _per_block(t, x, rows, wide):
     return (block.to(wide).contiguous() for block in expanded.split(rows))
 
 
-def _pos_weight_loss(x, y, weight, pos_weight):
-    """(Weighted) loss with pos_weight, each element rounded once from float64."""
+def _pos_weight_loss(x, y, weight, pos_weight, reduction):
+    """(Weighted, reduced) loss with pos_weight, each element rounded once from float64; a sum or
+    mean is taken in float64 block by block, so no per-element result is ever stored."""
     wide = torch.promote_types(x.dtype, torch.float64)
     if not has_values(x, y, weight, pos_weight) or x.dim() == 0 or x.numel() == 0:  # in one piece
         weight = None if weight is None else weight.to(wide)
-        return _pos_weight_block(x, y, pos_weight.to(wide), weight, wide).to(x.dtype)
+        return _reduce(_pos_weight_block(x, y, pos_weight.to(wide), weight, wide).to(x.dtype), reduction)
     # on the CPU each thread takes at least 2^15 elements of an op (torch's grain size)
     block = _BLOCK_CPU * torch.get_num_threads() if x.device.type == "cpu" else _BLOCK_OTHER
     rows = max(1, block // max(1, x[0].numel()))  # blocks of whole rows along the first dimension
@@ -106,8 +107,10 @@ def _pos_weight_loss(x, y, weight, pos_weight):
                  _per_block(weight, x, rows, wide))
     # the same five buffers for every block: fresh memory for each would cost a page fault per page
     buffers = torch.empty((5, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device).unbind()
-    out = torch.empty_like(x)
-    for out_rows, (x_rows, y_rows, pos_weight_rows, weight_rows) in zip(out.split(rows), blocks):
+    out = torch.empty_like(x) if reduction == "none" else None
+    total = torch.zeros((), dtype=wide, device=x.device)
+    for out_rows, (x_rows, y_rows, pos_weight_rows, weight_rows) in zip(
+            itertools.repeat(None) if out is None else out.split(rows), blocks):
         wide_x, positive, log_term, negative, wide_y = (
             buffers if len(x_rows) == len(buffers[0]) else [b[:len(x_rows)] for b in buffers])
         wide_x.copy_(x_rows)
@@ -115,8 +118,15 @@ def _pos_weight_loss(x, y, weight, pos_weight):
         torch.add(wide_x, positive, alpha=-2, out=log_term).exp_().log1p_()
         torch.sub(positive, wide_x, out=negative).add_(log_term).mul_(pos_weight_rows)
         loss = torch.lerp(positive.add_(log_term), negative, wide_y.copy_(y_rows), out=wide_x)
-        out_rows.copy_(loss if weight_rows is None else loss.mul_(weight_rows))
-    return out
+        if weight_rows is not None:
+            loss.mul_(weight_rows)
+        if out is None:
+            total += loss.sum()
+        else:
+            out_rows.copy_(loss)
+    if out is not None:
+        return out
+    return (total if reduction == "sum" else total / x.numel()).to(x.dtype)
 
 
 def _exact(x, y, weight, pos_weight):
@@ -180,7 +190,7 @@ class BCEWithLogits(torch.autograd.Function):
     @staticmethod
     def forward(x, y, weight, pos_weight, reduction):
         if pos_weight is not None:
-            return _reduce(_pos_weight_loss(x, y, weight, pos_weight), reduction)
+            return _pos_weight_loss(x, y, weight, pos_weight, reduction)
         loss = _logits_terms(x, y)
         if weight is not None:
             loss = loss.mul_(weight) if has_values(loss, weight) else loss * weight
