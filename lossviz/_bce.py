@@ -105,19 +105,20 @@ def _pos_weight_loss(x, y, weight, pos_weight, reduction):
     rows = max(1, block // max(1, x[0].numel()))  # blocks of whole rows along the first dimension
     blocks = zip(x.split(rows), y.split(rows), _per_block(pos_weight, x, rows, wide),
                  _per_block(weight, x, rows, wide))
-    # the same five buffers for every block: fresh memory for each would cost a page fault per page
-    buffers = torch.empty((5, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device).unbind()
+    # the same four buffers for every block: fresh memory for each would cost a page fault per page
+    buffers = torch.empty((4, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device).unbind()
     out = torch.empty_like(x) if reduction == "none" else None
     total = torch.zeros((), dtype=wide, device=x.device)
     for out_rows, (x_rows, y_rows, pos_weight_rows, weight_rows) in zip(
             itertools.repeat(None) if out is None else out.split(rows), blocks):
-        wide_x, positive, log_term, negative, wide_y = (
+        wide_x, positive, log_term, negative = (
             buffers if len(x_rows) == len(buffers[0]) else [b[:len(x_rows)] for b in buffers])
         wide_x.copy_(x_rows)
         torch.clamp_min(wide_x, 0, out=positive)
         torch.add(wide_x, positive, alpha=-2, out=log_term).exp_().log1p_()
         torch.sub(positive, wide_x, out=negative).add_(log_term).mul_(pos_weight_rows)
-        loss = torch.lerp(positive.add_(log_term), negative, wide_y.copy_(y_rows), out=wide_x)
+        softplus = positive.add_(log_term)
+        loss = torch.lerp(softplus, negative, log_term.copy_(y_rows), out=wide_x)  # y in L's buffer
         if weight_rows is not None:
             loss.mul_(weight_rows)
         if out is None:
