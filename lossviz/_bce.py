@@ -58,9 +58,10 @@ def _logits_terms(x, y):
 # not a power of two can move the product to the low end of its binade, where the same relative
 # error counts up to twice as many ULPs (2.78 measured). Every part is therefore computed in float64
 # and rounded once (0.5 ULP), in blocks small enough to stay in the CPU's cache: the float64
-# temporaries then take 1.3 MiB, not several times the input's memory. The price is time: this
-# forward takes about twice what torch's float32 forward does (float64 exp and log1p are the half of
-# it), forward + backward 1.3 to 1.8 times torch's on a 2-core Xeon (benchmarks/speed.py). On an
+# temporaries then take 1 MiB, not several times the input's memory (peak memory: 0.67 of torch's
+# op). The price is time: float64 exp and log1p cost about as much as torch's whole float32 forward;
+# forward + backward measured 1.6 to 1.75 times torch's, one thread on a shared 2-core Xeon, where
+# float32 throughout measured 1.35 to 1.55 (benchmarks/speed.py --only pos_weight). On an
 # accelerator the blocks are larger (each block is a dozen kernel launches); not measured there.
 _BLOCK_CPU = 1 << 15
 _BLOCK_OTHER = 1 << 20
