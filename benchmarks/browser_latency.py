@@ -62,7 +62,19 @@ def live(name, encoding, keep):
         plots.FRAME_ENCODING = {CHOSEN!r}
     explorer.frames_kept = keep  # 0: every press computes, draws and encodes (no kept frames)
     return explorer
+def floor():
+    # the round trip alone: a slider that swaps two of an explorer's own frames, computed beforehand
+    import ipywidgets
+    explorer = EXPLORERS["label_smoothing_explorer"]("en")
+    frames = [explorer.image.value]
+    explorer.controls["epsilon"].value = 0.3
+    frames.append(explorer.image.value)
+    slider = ipywidgets.FloatSlider(value=0.1, min=0, max=1, step=0.01, continuous_update=True)
+    image = ipywidgets.Image(value=frames[0], format="png")
+    slider.observe(lambda change: setattr(image, "value", frames[round(change.new * 100) % 2]), "value")
+    return ipywidgets.VBox([slider, image])
 """
+FLOOR = ("round trip", "floor")
 
 
 def _notebook(path: Path, keep: int) -> list[tuple[str, str]]:
@@ -75,6 +87,8 @@ def _notebook(path: Path, keep: int) -> list[tuple[str, str]]:
             order.append((name, encoding))
         cells.append(nbformat.v4.new_code_cell(f"_ = interact_widget(EXPLORERS[{name!r}]('en'), FIRST_SLIDER[{name!r}])"))
         order.append((name, "interact"))
+    cells.append(nbformat.v4.new_code_cell("floor()"))
+    order.append(FLOOR)
     kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
     nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), path)
     return order
@@ -183,6 +197,9 @@ def measure(presses: int, encoding_presses: int, keep: int = 0) -> dict:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             open_and_run(page, lab, "bench.ipynb", ready_s=120, run_s=300, images=len(order))
             direction = {}
+            floor_index = order.index(FLOOR)
+            for _ in range(WARMUP):
+                _press(page, floor_index, direction)
             for name in FIRST_SLIDER:
                 variants = [(i, key) for i, key in enumerate(order) if key[0] == name]
                 for _ in range(WARMUP):
@@ -192,6 +209,8 @@ def measure(presses: int, encoding_presses: int, keep: int = 0) -> dict:
                     for index, key in variants:
                         if key[1] in (CHOSEN, "interact") or round_ < encoding_presses:
                             results[key].append(_press(page, index, direction))
+                    if round_ % len(FIRST_SLIDER) == 0:  # the floor, spread over the whole run
+                        results[FLOOR].append(_press(page, floor_index, direction))
                 for index, key in variants:
                     if key[1] in (CHOSEN, "interact"):
                         bursts[key] = _burst(page, index, direction)
@@ -215,6 +234,11 @@ def _stats(samples: list[dict]):
     return times, sizes, timeouts
 
 
+def _burst_cell(burst: dict) -> str:
+    frames = burst.get("frames")
+    return f"{frames} / {burst['ms']:.0f}" if frames else f"{frames if frames is not None else '-'} / -"
+
+
 def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -> str:
     results, bursts, kernel_ms = measured["results"], measured["bursts"], measured["kernel_ms"]
     rows, encoding_rows, all_live, all_interact = [], [], [], []
@@ -227,8 +251,7 @@ def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -
         rows.append([name, len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}",
                      f"{kernel_ms.get(f'{name}/{CHOSEN}', float('nan')):.1f}", f"{np.mean(live_bytes) / 1024:.1f}", f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}",
                      f"{np.mean(slow_bytes) / 1024:.1f}", f"{np.median(slow) / np.median(live):.1f}x",
-                     f"{burst.get('frames', '-')} / {burst.get('ms', float('nan')):.0f}",
-                     f"{slow_burst.get('frames', '-')} / {slow_burst.get('ms', float('nan')):.0f}",
+                     _burst_cell(burst), _burst_cell(slow_burst),
                      str(live_lost + slow_lost)])
         for encoding in ENCODINGS:
             times, sizes, lost = _stats(results[(name, encoding)])
@@ -239,6 +262,10 @@ def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -
     rows.append(["all five", len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}", "", "",
                  f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}", "", f"{np.median(slow) / np.median(live):.1f}x",
                  "", "", ""])
+    floor, floor_bytes, _ = _stats(results[FLOOR])
+    floor_line = (f"Round trip alone (a slider swapping two precomputed {np.mean(floor_bytes) / 1024:.0f} KB frames, no "
+                  f"kernel work; {len(floor)} presses spread over the run): median {np.median(floor):.1f} ms, "
+                  f"p95 {np.percentile(floor, 95):.1f} ms.")
     headers = ["explorer", "presses", "median ms", "p95 ms", "of which kernel ms", "KB/frame", "interact median ms", "interact p95 ms",
                "interact KB", "speed-up (medians)", f"burst of {BURST}: frames / ms", "interact burst", "timeouts"]
     encoding_headers = ["explorer", "frame encoding", "presses", "median ms", "p95 ms", "kernel ms", "KB/frame",
@@ -248,7 +275,7 @@ def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -
             "`interact` cell showing the same figure. "
             + (f"Each explorer keeps its last {keep} frames, so a setting seen before is sent again undrawn."
                if keep else "Kept frames are off: every press computes, draws and encodes its frame.")
-            + "\n\n" + table(headers, rows)
+            + "\n\n" + table(headers, rows) + "\n\n" + floor_line
             + f"\n\nFrame encodings compared end to end ({encoding_presses} presses each, interleaved):\n\n"
             + table(encoding_headers, encoding_rows) + "\n")
 

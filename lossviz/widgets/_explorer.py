@@ -10,6 +10,12 @@ slider's readout: a slider only lands on its step grid, so its value snaps (19 b
 19.95 on a log slider in the browser) and must never overwrite a typed value. A slider report
 within half a step of the drawn value is that snap, not a move, and is ignored. A rejected entry
 shows why, in the explorer's language, and the box goes back to the value drawn.
+
+An update costs what changed, not the figure (see _frames.py): compute on one torch thread, move
+the artists, paste the cached background, draw only what moved, encode a palette frame. A setting
+seen before is sent again from the last 48 frames kept (a drag goes back and forth). Browser
+changes that arrive while the kernel is still catching up join one later draw of the latest
+value (see _pacing.py), so a fast drag never queues stale frames.
 """
 from __future__ import annotations
 
