@@ -100,10 +100,14 @@ def jupyterlab(root: Path, base: Path, start_s: float = 90):
         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={base / 'workspaces'}",
+        "--ServerApp.jpserver_extensions=jupyter_nodelay=True",  # as `make lab` runs it (tools/lab.py)
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1")
+    tools = str(Path(__file__).resolve().parents[1] / "tools")
+    python_path = os.pathsep.join(filter(None, [tools, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, JUPYTER_TOKEN=token, JUPYTER_RUNTIME_DIR=str(base / "runtime"), PYTHONUNBUFFERED="1",
+               PYTHONPATH=python_path)
     log_path = base / "jupyterlab.log"
     log = open(log_path, "w", encoding="utf-8")
     process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,

@@ -125,6 +125,34 @@ def test_token_reaches_jupyter_through_the_environment_only(lab):
     leaks = {pid: line for pid, line in command_lines().items() if lab["token"] in line}
     assert not leaks, f"the token is readable in these command lines: {leaks}"
     assert "--ServerApp.port_retries=0" in lines[server[0]], lines[server[0]]
+    assert "--ServerApp.jpserver_extensions=jupyter_nodelay=True" in lines[server[0]], lines[server[0]]
+
+
+NODELAY_CHECK = """
+import asyncio, logging, sys
+sys.path.insert(0, sys.argv[1])
+from jupyter_server.services.kernels.websocket import KernelWebsocketHandler
+calls = []
+async def original_open(self, kernel_id):
+    calls.append(("open", kernel_id))
+KernelWebsocketHandler.open = original_open
+import jupyter_nodelay
+class App:
+    log = logging.getLogger("lab")
+jupyter_nodelay._load_jupyter_server_extension(App())
+jupyter_nodelay._load_jupyter_server_extension(App())  # loaded twice, wrapped once
+class Handler:
+    def set_nodelay(self, value):
+        calls.append(("nodelay", value))
+asyncio.run(KernelWebsocketHandler.open(Handler(), "k1"))
+assert calls == [("nodelay", True), ("open", "k1")], calls
+"""
+
+
+def test_kernel_websockets_skip_nagles_wait():
+    """tools/jupyter_nodelay.py: TCP_NODELAY before the kernel websocket opens (a widget update
+    otherwise waits up to 40 ms for the browser's delayed acknowledgement)."""
+    subprocess.run([sys.executable, "-c", NODELAY_CHECK, str(LAB.parent)], check=True, timeout=120)
 
 
 def test_taken_port_is_reported_with_port_option(tmp_path):

@@ -63,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
                f"--port={args.port}", "--ServerApp.port_retries=0",
                f"--ServerApp.root_dir={args.root_dir}",
-               f"--ServerApp.default_url=/lab/tree/{args.start}"]
+               f"--ServerApp.default_url=/lab/tree/{args.start}",
+               "--ServerApp.jpserver_extensions=jupyter_nodelay=True"]
     if os.geteuid() == 0:
         command.append("--allow-root")
-    env = dict(os.environ, JUPYTER_TOKEN=token)
+    # tools/ on the path: jupyter_nodelay (a widget update reaches the browser without Nagle's wait)
+    python_path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, JUPYTER_TOKEN=token, PYTHONPATH=python_path)
     env.pop("LOSSVIZ_TOKEN", None)
 
     # Ctrl-C reaches the server too (same process group): it asks whether to shut down, and this
