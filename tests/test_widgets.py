@@ -541,6 +541,24 @@ def test_text_from_cached_words_sits_where_matplotlib_draws_it(language):
     assert checked >= 5  # every explorer's note at least
 
 
+@pytest.mark.parametrize("name", list(EXPLORERS))
+def test_without_matplotlib_311s_glyph_methods_text_is_drawn_the_ordinary_way(name, monkeypatch):
+    """Colab's matplotlib 3.10 and older hubs lack the private FT2Font methods TextRuns uses: every
+    text then goes through matplotlib, and the explorer still redraws when a control moves."""
+    from lossviz.widgets import _frames
+    monkeypatch.setattr(_frames, "FAST_TEXT", False)
+    explorer = EXPLORERS[name]("en")
+    before = explorer.image.value
+    control = next(c for c in explorer.controls.values() if hasattr(c, "options") or hasattr(c, "max"))
+    if hasattr(control, "options"):
+        control.value = [v for v in (o[1] if isinstance(o, tuple) else o for o in control.options)
+                         if v != control.value][0]
+    else:
+        control.value = control.min + (control.max - control.min) * 0.37
+    assert explorer.image.value != before
+    assert explorer.live.text_runs.misses == 0 and explorer.live.text_runs.hits == 0
+
+
 def test_frame_is_the_canvas_in_64_colours(explorer):
     """The palette frame keeps white and black exact and every pixel close to what was drawn."""
     drawn = np.asarray(explorer.figure.canvas.buffer_rgba())[..., :3].astype(int)

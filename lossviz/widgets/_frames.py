@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.backends.backend_agg import get_hinting_flag
 from matplotlib.collections import PolyCollection
-from matplotlib.ft2font import RenderMode
+from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle, StepPatch
 from matplotlib.text import Text
@@ -34,6 +34,15 @@ from PIL import Image
 from .. import plots
 
 _IDENTITY = np.array([[0x10000, 0], [0, 0x10000]], dtype=int)
+
+# TextRuns needs FT2Font's glyph-level methods, private and new in matplotlib 3.11. Older ones (Colab's
+# 3.10.0, a hub's 3.8) draw text the ordinary way, through plots.TextSprites: slower, same image.
+try:
+    from matplotlib.ft2font import RenderMode
+except ImportError:
+    RenderMode = None
+FAST_TEXT = RenderMode is not None and all(hasattr(FT2Font, name) for name in ("_layout", "_render_glyph",
+                                                                               "_set_transform"))
 
 
 class TextRuns:
@@ -53,7 +62,7 @@ class TextRuns:
     def handles(text: Text) -> bool:
         """Plain, horizontal, one-line text without a box, clip or effects."""
         content = text.get_text()
-        return (bool(content) and "\n" not in content and "$" not in content
+        return (FAST_TEXT and bool(content) and "\n" not in content and "$" not in content
                 and text.get_ha() in ("left", "center", "right")
                 and text.get_rotation() == 0 and text.get_bbox_patch() is None
                 and (not text.get_clip_on() or (text.get_clip_box() is None and text.get_clip_path() is None))
