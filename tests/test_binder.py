@@ -36,7 +36,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from venv_cache import ROOT, cached_venv, freeze, locked, pip
+from venv_cache import ROOT, cached_venv, freeze, locked, pip, read_pins
 
 BINDER = ROOT / "binder"
 REQUIREMENTS = BINDER / "requirements.txt"
@@ -108,16 +108,6 @@ def binder_pins() -> dict[str, str]:
     return pins
 
 
-def constraint_pins() -> dict[str, str]:
-    pins = {}
-    for raw in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[canonicalize_name(name)] = version
-    return pins
-
-
 def test_binder_folder_holds_what_repo2docker_reads():
     assert not (ROOT / ".binder").exists(), "repo2docker refuses a repository with binder/ and .binder/"
     assert sorted(p.name for p in BINDER.iterdir()) == ["requirements.txt", "runtime.txt"]
@@ -127,7 +117,7 @@ def test_binder_folder_holds_what_repo2docker_reads():
 
 
 def test_binder_pins_are_the_tested_pins():
-    pins, tested = binder_pins(), constraint_pins()
+    pins, tested = binder_pins(), read_pins(ROOT / "constraints.txt")
     differ = {name: (version, tested.get(name)) for name, version in pins.items()
               if tested.get(name) != version}
     assert not differ, f"binder/requirements.txt and constraints.txt disagree (binder, tested): {differ}"

@@ -18,6 +18,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from venv_cache import read_pins
+
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_PIN = "2.13.0"
 
@@ -104,19 +106,9 @@ def test_environment_yml_leaves_the_server_alone():
     assert not conda & SERVER_STACK, f"environment.yml installs server packages: {conda & SERVER_STACK}"
 
 
-def colab_pins() -> dict[str, str]:
-    pins = {}
-    for raw in (ROOT / "constraints-colab.txt").read_text(encoding="utf-8").splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            pins[canonicalize_name(name)] = version
-    return pins
-
-
 def test_package_accepts_colabs_versions():
     """pip installs lossviz on Colab without moving Colab's packages only if every range admits them."""
-    colab = colab_pins()
+    colab = read_pins(ROOT / "constraints-colab.txt")
     for name in ("ipywidgets", "matplotlib", "numpy", "torch", "pyparsing"):
         assert name in colab, f"constraints-colab.txt should pin {name}"
     core = [Requirement(line) for line in core_requirements()]

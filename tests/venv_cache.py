@@ -25,6 +25,19 @@ CACHE = Path(os.environ.get("LOSSVIZ_VENV_CACHE",
 BASE_PYTHON = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
 
 
+def read_pins(path: Path) -> dict[str, str]:
+    """The `name==version` lines of a constraints file (comments skipped), by canonical name."""
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[canonicalize_name(name)] = version
+    return pins
+
+
 @contextlib.contextmanager
 def locked(name: str):
     """One process at a time per name (pytest-xdist workers share the cache and the tree)."""
