@@ -399,8 +399,7 @@ class ClassBars:
             if style.pop("fill", True) is False:
                 style["facecolor"] = "none"
             self.series[name] = axes.add_collection(PolyCollection([], **style))
-        self.nonfinite = {kind: axes.add_collection(PolyCollection([], edgecolor="white", linewidth=0.5, **style))
-                          for kind, style in NONFINITE_STYLE.items()}
+        self.nonfinite = {kind: hatched_boxes(axes, style) for kind, style in NONFINITE_STYLE.items()}
         self.labels = [axes.text(0, label_offset, "", transform=axes.get_xaxis_transform(), ha="center", va="top",
                                  fontsize=10, visible=False) for _ in range(capacity)]
         self.capacity = capacity
@@ -440,8 +439,7 @@ class ClassBars:
             self.series[name].set_visible(bool(plain))
             self.boxes[name], self.kinds[name] = boxes, kinds
         for kind, bars in self.nonfinite.items():
-            bars.set_verts(odd[kind])
-            bars.set_visible(bool(odd[kind]))
+            set_boxes(bars, odd[kind])
         step = 1 if classes <= 10 else 2
         for index, label in enumerate(self.labels):
             label.set_visible(index < classes and index % step == 0)
@@ -468,6 +466,25 @@ NONFINITE_STYLE = {"+inf": dict(facecolor="#882255", hatch="////"), "−inf": di
                    "NaN": dict(facecolor="#999999", hatch="xx"), "−NaN": dict(facecolor="#555555", hatch="..")}
 
 
+def hatched_boxes(axes, style: dict):
+    """An empty collection for boxes in one NONFINITE_STYLE, filled by :func:`set_boxes`."""
+    from matplotlib.collections import PathCollection
+    return axes.add_collection(PathCollection([], edgecolor="white", linewidth=0.5, **style))
+
+
+def set_boxes(collection, polygons) -> None:
+    """Gives ``collection`` these closed polygons as one compound path, hidden when there are none.
+
+    Agg hatches every path of a collection on its own: 9 full-height bars hatched '..' cost 6.8 ms
+    to draw as 9 paths and 1.3 ms as one compound path (same pixels: the hatch is laid out on the
+    canvas, not per bar), which at K = 9 was half of the softmax explorer's update."""
+    from matplotlib.path import Path
+    paths = [Path(np.concatenate([polygon, polygon[:1]]), closed=True)
+             for polygon in (np.asarray(p, dtype=float) for p in polygons)]
+    collection.set_paths([Path.make_compound_path(*paths)] if paths else [])
+    collection.set_visible(bool(paths))  # an empty collection still costs a draw
+
+
 def nonfinite_kinds(values) -> dict:
     """Masks of +inf, −inf, NaN and NaN with its sign bit set (what torch returned, sign included)."""
     values = np.asarray(values, dtype=float)
@@ -491,15 +508,13 @@ class NonFiniteStrip:
     """
 
     def __init__(self, axes, rows: dict, labels_per_row: int = 4):
-        from matplotlib.collections import PolyCollection
         self.axes = axes
         self.rows = list(rows)
         axes.set_ylim(len(self.rows) - 0.5, -0.5)
         axes.set_yticks(range(len(self.rows)), [rows[r] for r in self.rows])
         axes.tick_params(axis="y", length=0)
         axes.grid(False)
-        self.bars = {kind: axes.add_collection(PolyCollection([], edgecolor="white", linewidth=0.5, **style))
-                     for kind, style in NONFINITE_STYLE.items()}
+        self.bars = {kind: hatched_boxes(axes, style) for kind, style in NONFINITE_STYLE.items()}
         self.labels = [axes.text(0, 0, "", ha="center", va="center", fontsize=10, fontweight="bold", color="white",
                                  visible=False, clip_on=True, bbox=dict(edgecolor="none", pad=1.0))
                        for _ in range(labels_per_row * len(self.rows))]
@@ -529,8 +544,7 @@ class NonFiniteStrip:
         self._key = hash((tuple(self.axes.get_xlim()),
                           tuple((key, tuple(v)) for key, v in sorted(self.stretches.items()) if v)))
         for kind, bars in self.bars.items():
-            bars.set_verts(polygons[kind])
-            bars.set_visible(bool(polygons[kind]))  # an empty collection still costs a draw
+            set_boxes(bars, polygons[kind])
         # a name inside its stretch when the stretch is wide enough for it (the legend names the rest)
         low, high = self.axes.get_xlim()
         axes_px = self.axes.get_window_extent().width or 1.0

@@ -24,7 +24,7 @@ import zlib
 import numpy as np
 from matplotlib import colors as mcolors
 from matplotlib.backends.backend_agg import get_hinting_flag
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.ft2font import FT2Font
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle, StepPatch
@@ -273,7 +273,7 @@ def fingerprint(artist):
     if isinstance(artist, StepPatch):
         values, edges = artist._values, artist._edges  # get_data() builds a namedtuple class a call
         return (True, hash(np.asarray(values, dtype=float).tobytes()), hash(np.asarray(edges).tobytes()))
-    if isinstance(artist, PolyCollection):
+    if isinstance(artist, (PolyCollection, PathCollection)):
         return (True, tuple(hash(path.vertices.tobytes()) for path in artist.get_paths()),
                 hash(np.asarray(artist.get_facecolor()).tobytes()))
     return None
