@@ -6,7 +6,11 @@ once per frame encoding (palette PNG, lossless WebP, plain PNG) and an `interact
 the same figure the usual way (a new figure per update). For each explorer, key presses on the
 first slider take turns between the encodings and interact: each press is timed from the
 keydown event's timestamp to ``img.decode()`` of the new image, and the frame's bytes counted.
-The slider bounces between its ends, so every press changes the value.
+The slider bounces between its ends, so every press changes the value. Each timed press starts
+as a student's next press on the same slider does: slider on screen and focused, kernel idle for
+100 ms, page drawn twice since (without this, the scroll from one output to the next and the tail
+of the `interact` update before it were counted in the press: 97 ms measured for the bare round
+trip that takes 43 ms on a settled page).
 
 A burst of key presses with no wait in between shows whether a fast drag queues: the frontend
 sends at most one update while the kernel is busy (ipywidgets' message throttle) and merges the
@@ -159,8 +163,38 @@ print(json.dumps({f"{type(e).name}/{e.live.encoding}": 1e3 * statistics.median(l
                   for e in gc.get_objects() if issubclass(type(e), Explorer) and len(getattr(e, "update_seconds", ())) > 5}))"""
 
 
-def _press(page, index: int, direction: dict) -> dict:
+# Resolves once the kernel has been idle for `quietMs` and the page has drawn twice since. Each
+# timed press starts from a quiet page with its slider on screen and focused, as a student's next
+# press on the same slider does: the presses take turns between outputs far apart on the page, and
+# the scroll to the next one (JupyterLab then lays out and paints the cells that come into view)
+# or the tail of an `interact` update (closing its figure, laying out its new output) would
+# otherwise be counted in the press.
+_SETTLE = """async (quietMs) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let idleSince = null;
+  for (;;) {
+    const now = performance.now();
+    if (kernel.status !== 'idle') idleSince = null;
+    else if (idleSince === null) idleSince = now;
+    else if (now - idleSince >= quietMs) break;
+    await new Promise(resolve => setTimeout(resolve, 10));
+  }
+  for (let i = 0; i < 2; i++) await new Promise(resolve => requestAnimationFrame(resolve));
+}"""
+SETTLE_MS = 100
+
+
+def _slider(page, index: int):
+    """Output ``index``'s slider handle, scrolled into view and focused, once the page is quiet."""
     handle = page.locator(".jp-Cell .jp-OutputArea-output:has(.noUi-handle)").nth(index).locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    page.evaluate(_SETTLE, SETTLE_MS)
+    return handle
+
+
+def _press(page, index: int, direction: dict) -> dict:
+    handle = _slider(page, index)
     position = page.evaluate(_ARM, [index, PRESS_TIMEOUT_MS])
     if position["now"] >= position["max"] - 1e-9:
         direction[index] = "ArrowLeft"
@@ -171,12 +205,11 @@ def _press(page, index: int, direction: dict) -> dict:
 
 
 def _burst(page, index: int, direction: dict) -> dict:
-    handle = page.locator(".jp-Cell .jp-OutputArea-output:has(.noUi-handle)").nth(index).locator(".noUi-handle").first
+    handle = _slider(page, index)
     position = {key: float(handle.get_attribute(f"aria-value{key}")) for key in ("now", "min", "max")}
     # towards the farther end, so that every press of the burst moves the slider
     key = "ArrowRight" if position["max"] - position["now"] >= position["now"] - position["min"] else "ArrowLeft"
     page.evaluate(_ARM_BURST, [index, 800])
-    handle.focus()
     for _ in range(BURST):
         page.keyboard.press(key)
     return page.evaluate("() => window.__lossvizPending")
