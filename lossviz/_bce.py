@@ -47,26 +47,37 @@ def _logits_terms(x, y):
     The linear parts are put together before the log term is added, so nothing cancels."""
     if not has_values(x, y):
         return x.clamp_min(0) - x * y + F.softplus(-x.abs())
-    buffer = x.abs().neg_()
-    # exp then log1p in place: torch's softplus computes the same two functions but took 1.8 ms for
-    # 10^6 float32 elements where these two took 1.1 ms (one thread)
-    log_term = torch.exp(buffer).log1p_()  # log1p(exp(-|x|))
-    linear = torch.clamp_min(x, 0, out=buffer)  # the buffer is free again: reuse it
+    linear = torch.clamp_min(x, 0)
+    # -|x| as x - 2 max(x, 0) (one pass, not abs then neg: the forward took 1.24 ms, now 1.13, for
+    # 10^6 float32 elements, two threads; the same bits), then exp and log1p in place: torch's
+    # softplus computes the same two functions but took 1.8 ms where these two took 1.1 ms (one thread)
+    log_term = torch.add(x, linear, alpha=-2).exp_().log1p_()  # log1p(exp(-|x|))
     return linear.addcmul_(x, y, value=-1).add_(log_term)
 
 
 # With a pos_weight p the loss is (1 - y) softplus(x) + p y softplus(-x). In the input's float32 the
-# log term log1p(exp(-|x|)) is off by up to about 1.5 ULP already, and multiplying by a p that is
-# not a power of two can move the product to the low end of its binade, where the same relative
-# error counts up to twice as many ULPs (2.78 measured). Every part is therefore computed in float64
-# and rounded once (0.5 ULP), in blocks small enough to stay in the CPU's cache: the float64
-# temporaries then take 1 MiB, not several times the input's memory (peak memory: 0.67 of torch's
-# op). The price is time: float64 exp and log1p cost about as much as torch's whole float32 forward;
-# forward + backward measured 1.6 to 1.75 times torch's, one thread on a shared 2-core Xeon, where
-# float32 throughout measured 1.35 to 1.55 (benchmarks/speed.py --only pos_weight). On an
-# accelerator the blocks are larger (each block is a dozen kernel launches); not measured there.
+# log term L = log1p(exp(-|x|)) is off by up to 1.5 ULP already (exp 0.55, log1p 0.61 measured), and
+# where L sits at the low end of its binade and p L at the high end of its, that relative error
+# counts up to twice as many ULPs (3.22 measured with float32 throughout, p = 123.4; 2.41 with L
+# from float32 and the rest in float64). Every part is therefore computed in float64 and rounded once (0.5 ULP),
+# in blocks small enough to stay in the CPU's cache: the float64 temporaries then take 1 MiB, not
+# several times the input's memory (peak memory: 0.35 of torch's op with the backward below). The
+# price is time: float64 log1p alone costs 0.8 ms of a 10^6-element forward at two threads, where
+# torch's whole forward takes 1.7 ms. Forward + backward, against torch (benchmarks/speed.py --only
+# pos_weight, a shared 2-core Xeon): 1.28-1.32 at one thread and 1.66-1.69 at two with memory
+# reused; 0.73 and 0.73-0.83 where every tensor gets fresh pages. Tried and slower at two threads:
+# float32 buffers with mixed-dtype ops, blocks of 2^13 to 2^18 elements per thread, the blocks spread
+# over Python threads, log(1 + e) with a Fast2Sum correction instead of log1p. On an accelerator the
+# blocks are larger (each block is a dozen kernel launches); not measured there.
 _BLOCK_CPU = 1 << 15
 _BLOCK_OTHER = 1 << 20
+
+
+def _block_rows(x):
+    """How many rows (along the first dimension) make one block of element-wise work on ``x``."""
+    # on the CPU each thread takes at least 2^15 elements of an op (torch's grain size)
+    block = _BLOCK_CPU * torch.get_num_threads() if x.device.type == "cpu" else _BLOCK_OTHER
+    return max(1, block // max(1, x[0].numel()))
 
 
 def _pos_weight_block(x, y, pos_weight, weight, wide):
@@ -103,9 +114,7 @@ def _pos_weight_loss(x, y, weight, pos_weight, reduction):
     if not has_values(x, y, weight, pos_weight) or x.dim() == 0 or x.numel() == 0:  # in one piece
         weight = None if weight is None else weight.to(wide)
         return _reduce(_pos_weight_block(x, y, pos_weight.to(wide), weight, wide).to(x.dtype), reduction)
-    # on the CPU each thread takes at least 2^15 elements of an op (torch's grain size)
-    block = _BLOCK_CPU * torch.get_num_threads() if x.device.type == "cpu" else _BLOCK_OTHER
-    rows = max(1, block // max(1, x[0].numel()))  # blocks of whole rows along the first dimension
+    rows = _block_rows(x)
     blocks = zip(x.split(rows), y.split(rows), _per_block(pos_weight, x, rows, wide),
                  _per_block(weight, x, rows, wide))
     # the same four buffers for every block: fresh memory for each would cost a page fault per page
@@ -186,6 +195,29 @@ def _logits_dy(x, pos_weight):
     return pos_weight * softplus_minus_x - softplus_x
 
 
+def _pos_weight_dx_in_place(x, y, pos_weight, weighted):
+    """w d loss/dx with pos_weight as lerp(w sigma(x), w pw (sigma(x) - 1), y): one new tensor (the
+    gradient) and a scratch block that stays in the cache, four passes.
+
+    The ends are exact at y = 0 and y = 1, and sigma(x) - 1 is exact where sigma(x) >= 1/2, so a
+    confident positive keeps its small gradient where w (1 + (pw - 1) y) sigma(x) - w pw y (torch's
+    arrangement, and this one's before) cancelled. That arrangement's two full-size temporaries took
+    1.7 ms for 10^6 float32 elements (one thread), 3.4 ms where glibc handed them fresh pages (1,921
+    page faults a call); this takes 1.26 ms and faulted no page in the same process."""
+    grad = torch.sigmoid(x)
+    end_factor = pos_weight * weighted
+    if x.dim() == 0 or x.numel() == 0:
+        return torch.lerp(grad * weighted, (grad - 1) * end_factor, y)
+    rows = _block_rows(x)
+    scratch = torch.empty((min(rows, len(x)), *x.shape[1:]), dtype=grad.dtype, device=grad.device)
+    for grad_rows, y_rows, start_rows, end_rows in zip(
+            grad.split(rows), y.split(rows), _per_block(weighted, x, rows, grad.dtype),
+            _per_block(end_factor, x, rows, grad.dtype)):
+        end = torch.sub(grad_rows, 1, out=scratch[:len(grad_rows)]).mul_(end_rows)
+        torch.lerp(grad_rows.mul_(start_rows), end, y_rows, out=grad_rows)
+    return grad
+
+
 class BCEWithLogits(torch.autograd.Function):
     """Binary cross-entropy with logits, weighted and reduced; gradient sigma(x) - y."""
 
@@ -217,12 +249,7 @@ class BCEWithLogits(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             in_place = _may_modify(x, y, grad, weight, pos_weight)
             if in_place and pos_weight is not None:
-                # the scale folded into the small factors first: w (1 + (pw - 1) y) sigma(x) - w pw y,
-                # six passes over x and two new tensors (each new one costs its page faults too); mul +
-                # add_ because addcmul with a 0-d first operand takes a slow path (twice the time)
-                sigmoid = torch.sigmoid(x)
-                grad_x = torch.mul(y, (pos_weight - 1) * weighted).add_(weighted).mul_(sigmoid)
-                grad_x.sub_(torch.mul(y, pos_weight * weighted, out=sigmoid))  # sigmoid's memory again
+                grad_x = _pos_weight_dx_in_place(x, y, pos_weight, weighted)
             else:
                 dx = _logits_dx(x, y, pos_weight, in_place)
                 grad_x = dx.mul_(weighted) if in_place else dx * weighted
