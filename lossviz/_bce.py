@@ -199,9 +199,10 @@ def _pos_weight_dx_in_place(x, y, pos_weight, weighted):
     """w d loss/dx with pos_weight as lerp(w sigma(x), w pw (sigma(x) - 1), y): one new tensor (the
     gradient) and a scratch block that stays in the cache, four passes.
 
-    The ends are exact at y = 0 and y = 1, and sigma(x) - 1 is exact where sigma(x) >= 1/2, so a
-    confident positive keeps its small gradient where w (1 + (pw - 1) y) sigma(x) - w pw y (torch's
-    arrangement, and this one's before) cancelled. That arrangement's two full-size temporaries took
+    The ends are exact at y = 0 and y = 1, and sigma(x) - 1 is exact where sigma(x) >= 1/2: what is
+    left is the rounding of sigma(x) itself, as in w (1 + (pw - 1) y) sigma(x) - w pw y (torch's
+    arrangement, and this one's before; x in [0, 16], y = 1, pw = 3: largest relative error 0.33
+    here, 0.41 there, both from a sigma(x) near 1). That arrangement's two full-size temporaries took
     1.7 ms for 10^6 float32 elements (one thread), 3.4 ms where glibc handed them fresh pages (1,921
     page faults a call); this takes 1.26 ms and faulted no page in the same process."""
     grad = torch.sigmoid(x)
