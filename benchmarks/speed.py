@@ -151,7 +151,8 @@ ALLOCATORS = {
 }
 
 
-def run_in_fresh_process(large: bool, seconds: float, only: str = "", allocator: str = "memory reused") -> dict:
+def run_in_fresh_process(large: bool, seconds: float, only: str = "",
+                         allocator: str = "memory reused") -> dict:
     command = [sys.executable, __file__, "--one-run", "--seconds", str(seconds), "--only", only]
     command += ["--large"] if large else []
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")} | ALLOCATORS[allocator]

@@ -47,22 +47,20 @@ def _softmax(z, in_place=False):
     return torch.softmax(z, 1)
 
 
-def _rows(z, target, keep, weight, smoothing, buffer=None, out=None):
-    """float64 loss of a slice of rows (class-index targets).
+def _top(z):
+    """(max over the classes, its index or None): max with indices is slow over a short last
+    dimension, amax is not, so up to 32 classes the index is left out (ties are counted instead)."""
+    if z.shape[1] <= 32:
+        return z.amax(1, keepdim=True), None
+    return z.max(1, keepdim=True)
 
-    With ``buffer`` (float64, z's shape) and ``out`` (float64, one per row) every step after the
-    float64 copy works in place: each fresh tensor costs its page faults (10^5 rows of 10 classes,
-    every tensor above 128 KiB on fresh pages: the whole forward faulted 7,781 pages out of place,
-    4,891 with these two; forward + backward 1.6 -> 1.1 times torch's, two threads), and torch.func's
-    vmap, which has no batching rule for in-place forms, gets the out-of-place ones."""
+
+def _rows(z, target, keep, weight, smoothing):
+    """float64 loss of a slice of rows (class-index targets), out of place (torch.func's vmap has no
+    batching rule for the in-place forms of _rows_in_place)."""
     classes = z.shape[1]
-    few_classes = classes <= 32  # max with indices is slow over a short last dimension, amax is not
-    if few_classes:
-        top, top_index = z.amax(1, keepdim=True), None
-    else:
-        top, top_index = z.max(1, keepdim=True)
-    if buffer is not None:
-        return _rows_in_place(z, target, keep, weight, smoothing, top, top_index, buffer, out)
+    top, top_index = _top(z)
+    few_classes = top_index is None
     shifted = z.to(torch.float64, copy=True).sub_(top)  # exact for float32 / half logits
     true_margin = -shifted.gather(1, target.unsqueeze(1)).squeeze(1)  # m - z_y
     smooth = None
@@ -90,9 +88,13 @@ def _rows(z, target, keep, weight, smoothing, buffer=None, out=None):
     return torch.where(keep, loss, torch.zeros_like(loss))
 
 
-def _rows_in_place(z, target, keep, weight, smoothing, top, top_index, buffer, out):
-    """_rows for tensors with values: the same steps, in ``buffer`` and ``out``."""
+def _rows_in_place(z, target, keep, weight, smoothing, buffer, out):
+    """_rows for tensors with values: the same steps, in ``buffer`` (float64, z's shape) and ``out``
+    (float64, one per sample). Each fresh tensor costs its page faults: 10^5 rows of 10 classes,
+    every tensor above 128 KiB on fresh pages, the whole forward faulted 7,781 pages out of place and
+    4,891 in place (forward + backward 1.6 -> 1.1 times torch's, two threads)."""
     classes = z.shape[1]
+    top, top_index = _top(z)
     shifted = buffer.copy_(z).sub_(top)
     loss = torch.gather(shifted, 1, target.unsqueeze(1), out=out.unsqueeze(1)).squeeze(1).neg_()  # m - z_y
     true_weight = None if weight is None else _per_sample(weight, target)
@@ -105,7 +107,8 @@ def _rows_in_place(z, target, keep, weight, smoothing, top, top_index, buffer, o
     scaled = shifted.exp_()
     if top_index is None:
         at_top = scaled == 1  # as in _rows: every exact 1 left out, all of them but one added back
-        others = scaled.masked_fill_(at_top, 0.0).sum(1).add_(at_top.sum(1).sub_(1))  # (count - 1) first: 0 mostly
+        # the count - 1 first (0 but for ties): 1 + S - 1 would lose a tiny S
+        others = scaled.masked_fill_(at_top, 0.0).sum(1).add_(at_top.sum(1).sub_(1))
     else:
         others = scaled.scatter_(1, top_index, 0.0).sum(1)
     total_weight = classes if weight is None else weight.sum()
@@ -144,14 +147,14 @@ class ClassIndexCrossEntropy(torch.autograd.Function):
         # slices that stay in cache: 2^19 elements beat both 2^17 and 2^22 at 1 and 2 threads
         rows = max(1, _CHUNK // max(1, z.numel() // count)) if count else 1
         part = (lambda t, start: t.narrow(0, start, min(rows, count - start)))
-        if has_values(z, target, keep, weight) and count and z.dim() == 2:
+        if has_values(z, target, keep, weight) and count:
             # one float64 slice buffer for every slice and the losses written straight into place
-            buffer = torch.empty((min(rows, count), z.shape[1]), dtype=torch.float64, device=z.device)
+            buffer = torch.empty((min(rows, count), *z.shape[1:]), dtype=torch.float64, device=z.device)
             out = torch.empty(target.shape, dtype=torch.float64, device=z.device)
             for start in range(0, count, rows):
                 size = min(rows, count - start)
-                _rows(part(z, start), part(target, start), part(keep, start), weight64, smoothing,
-                      buffer[:size], out[start:start + size])
+                _rows_in_place(part(z, start), part(target, start), part(keep, start), weight64, smoothing,
+                               buffer[:size], out[start:start + size])
             return out
         pieces = [_rows(part(z, start), part(target, start), part(keep, start), weight64, smoothing)
                   for start in range(0, count, rows)]
