@@ -2,10 +2,14 @@
 
 JupyterLab (this venv, on 127.0.0.1, token through JUPYTER_TOKEN) and Chromium driven by
 Playwright (/usr/bin/chromium, or LOSSVIZ_CHROMIUM). A generated notebook shows each explorer
-once per frame encoding (palette PNG, lossless WebP, plain PNG) and an `interact` cell showing
-the same figure the usual way (a new figure per update). For each explorer, key presses on the
-first slider take turns between the encodings and interact: each press is timed from the
-keydown event's timestamp to ``img.decode()`` of the new image, and the frame's bytes counted.
+as a notebook runs it (palette frames, the two settings one step either side drawn ahead while
+the kernel is idle: lossviz/widgets/_prefetch.py), once per frame encoding with every press drawn
+cold (palette PNG, lossless WebP, plain PNG), and an `interact` cell showing the same figure the
+usual way (a new figure per update). For each explorer, key presses on the first slider take
+turns between these: each press is timed from the keydown event's timestamp to ``img.decode()``
+of the new image, and the frame's bytes counted. In the drawn-ahead variant every press is a
+first visit too: the explorer forgets the frames it drew on presses, so only a frame drawn ahead
+can serve the next press (a setting seen before would be served from the kept frames anyway).
 The slider bounces between its ends, so every press changes the value. Each timed press starts
 as a student's next press on the same slider does: slider on screen and focused, kernel idle for
 100 ms, page drawn twice since (without this, the scroll from one output to the next and the tail
@@ -20,7 +24,7 @@ replaying every step.
 
 The server and the page scripts are tests/_jupyterlab.py's, shared with the browser test.
 
-Run: ``.venv/bin/python benchmarks/browser_latency.py [--presses 50] [--keep-frames 48]``; ``make bench``
+Run: ``.venv/bin/python benchmarks/browser_latency.py [--presses 50]``; ``make bench``
 runs it.
 """
 from __future__ import annotations
@@ -43,8 +47,9 @@ from _table import table  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_SLIDER = {"overflow_explorer": "label", "precision_explorer": "label", "softmax_explorer": "classes",
                 "label_smoothing_explorer": "epsilon", "pos_weight_explorer": "pos_weight"}
-ENCODINGS = ("palette", "webp", "png")
+ENCODINGS = ("palette", "webp", "png")  # each with every press drawn: kept frames off
 CHOSEN = "palette"
+AHEAD = "ahead"  # the chosen encoding, frames drawn ahead: what an explorer in a notebook does
 WARMUP = 3
 PRESS_TIMEOUT_MS = 15000
 BURST = 10
@@ -58,13 +63,25 @@ from lossviz.widgets import EXPLORERS
 from _interact import interact_widget
 lossviz.set_language("en")
 FIRST_SLIDER = {FIRST_SLIDER!r}
-def live(name, encoding, keep):
-    plots.FRAME_ENCODING = encoding
+def live(name, encoding):
+    ahead = encoding == {AHEAD!r}
+    plots.FRAME_ENCODING = {CHOSEN!r} if ahead else encoding
     try:
         explorer = EXPLORERS[name]("en")
     finally:
         plots.FRAME_ENCODING = {CHOSEN!r}
-    explorer.frames_kept = keep  # 0: every press computes, draws and encodes (no kept frames)
+    if not ahead:
+        explorer.frames_kept = 0  # every press computes, draws and encodes its frame
+        return explorer
+    refresh = explorer.refresh
+    def first_visits_only(*args, **kwargs):
+        # forget every kept frame once a press is served: the next press can only be served by a
+        # frame drawn ahead after this one (a revisit would otherwise be served from the kept frames)
+        try:
+            return refresh(*args, **kwargs)
+        finally:
+            explorer._kept.clear()
+    explorer.refresh = explorer.pacer._draw = first_visits_only
     return explorer
 def floor():
     # the round trip alone: a slider that swaps two of an explorer's own frames, computed beforehand
@@ -81,13 +98,13 @@ def floor():
 FLOOR = ("round trip", "floor")
 
 
-def _notebook(path: Path, keep: int) -> list[tuple[str, str]]:
+def _notebook(path: Path) -> list[tuple[str, str]]:
     """Writes the notebook; returns (explorer, variant) per output, in page order."""
     import nbformat
     cells, order = [nbformat.v4.new_code_cell(SETUP)], []
     for name in FIRST_SLIDER:
-        for encoding in ENCODINGS:
-            cells.append(nbformat.v4.new_code_cell(f"live({name!r}, {encoding!r}, {keep})"))
+        for encoding in (AHEAD, *ENCODINGS):
+            cells.append(nbformat.v4.new_code_cell(f"live({name!r}, {encoding!r})"))
             order.append((name, encoding))
         cells.append(nbformat.v4.new_code_cell(f"_ = interact_widget(EXPLORERS[{name!r}]('en'), FIRST_SLIDER[{name!r}])"))
         order.append((name, "interact"))
@@ -159,7 +176,9 @@ _ARM_BURST = """([index, quietMs]) => {
 # Median kernel-side time of an update (compute, draw, encode), per explorer and encoding.
 _KERNEL_TIMES = """import gc, json, statistics
 from lossviz.widgets import Explorer
-print(json.dumps({f"{type(e).name}/{e.live.encoding}": 1e3 * statistics.median(list(e.update_seconds)[4:] or [0])
+print(json.dumps({f"{type(e).name}/{'ahead' if e.frames_kept else e.live.encoding}": {
+                      "ms": 1e3 * statistics.median(list(e.update_seconds)[4:] or [0]),
+                      "reused": e.frames_reused, "ahead": e.prefetcher.drawn, "sent": e.frames_sent}
                   for e in gc.get_objects() if issubclass(type(e), Explorer) and len(getattr(e, "update_seconds", ())) > 5}))"""
 
 
@@ -215,13 +234,13 @@ def _burst(page, index: int, direction: dict) -> dict:
     return page.evaluate("() => window.__lossvizPending")
 
 
-def measure(presses: int, encoding_presses: int, keep: int = 0) -> dict:
+def measure(presses: int, encoding_presses: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="lossviz-bench-"))
     root = work / "notebooks"
     root.mkdir()
-    order = _notebook(root / "bench.ipynb", keep)
+    order = _notebook(root / "bench.ipynb")
     results = {key: [] for key in order}
     bursts = {}
     try:
@@ -240,12 +259,12 @@ def measure(presses: int, encoding_presses: int, keep: int = 0) -> dict:
                         _press(page, index, direction)
                 for round_ in range(presses):
                     for index, key in variants:
-                        if key[1] in (CHOSEN, "interact") or round_ < encoding_presses:
+                        if key[1] in (AHEAD, CHOSEN, "interact") or round_ < encoding_presses:
                             results[key].append(_press(page, index, direction))
                     if round_ % len(FIRST_SLIDER) == 0:  # the floor, spread over the whole run
                         results[FLOOR].append(_press(page, floor_index, direction))
                 for index, key in variants:
-                    if key[1] in (CHOSEN, "interact"):
+                    if key[1] in (AHEAD, "interact"):
                         bursts[key] = _burst(page, index, direction)
             kernel_ms = kernel_output(page, _KERNEL_TIMES)
             browser.close()
@@ -272,65 +291,71 @@ def _burst_cell(burst: dict) -> str:
     return f"{frames} / {burst['ms']:.0f}" if frames else f"{frames if frames is not None else '-'} / -"
 
 
-def report(measured: dict, presses: int, encoding_presses: int, keep: int = 0) -> str:
-    results, bursts, kernel_ms = measured["results"], measured["bursts"], measured["kernel_ms"]
-    rows, encoding_rows, all_live, all_interact = [], [], [], []
+def _kernel(kernel: dict, name: str, variant: str, field: str = "ms"):
+    return kernel.get(f"{name}/{variant}", {}).get(field, float("nan"))
+
+
+def report(measured: dict, presses: int, encoding_presses: int) -> str:
+    results, bursts, kernel = measured["results"], measured["bursts"], measured["kernel_ms"]
+    rows, encoding_rows, all_live, all_cold, all_interact = [], [], [], [], []
     for name in FIRST_SLIDER:
-        live, live_bytes, live_lost = _stats(results[(name, CHOSEN)])
+        live, live_bytes, live_lost = _stats(results[(name, AHEAD)])
+        cold, _, cold_lost = _stats(results[(name, CHOSEN)])
         slow, slow_bytes, slow_lost = _stats(results[(name, "interact")])
         all_live.append(live)
+        all_cold.append(cold)
         all_interact.append(slow)
-        burst, slow_burst = bursts.get((name, CHOSEN), {}), bursts.get((name, "interact"), {})
+        burst, slow_burst = bursts.get((name, AHEAD), {}), bursts.get((name, "interact"), {})
+        reused, sent = _kernel(kernel, name, AHEAD, "reused"), _kernel(kernel, name, AHEAD, "sent")
         rows.append([name, len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}",
-                     f"{kernel_ms.get(f'{name}/{CHOSEN}', float('nan')):.1f}", f"{np.mean(live_bytes) / 1024:.1f}", f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}",
+                     f"{_kernel(kernel, name, AHEAD):.1f}", f"{reused} of {sent}", f"{np.mean(live_bytes) / 1024:.1f}",
+                     f"{np.median(cold):.1f}", f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}",
                      f"{np.mean(slow_bytes) / 1024:.1f}", f"{np.median(slow) / np.median(live):.1f}x",
-                     _burst_cell(burst), _burst_cell(slow_burst),
-                     str(live_lost + slow_lost)])
+                     _burst_cell(burst), _burst_cell(slow_burst), str(live_lost + cold_lost + slow_lost)])
         for encoding in ENCODINGS:
             times, sizes, lost = _stats(results[(name, encoding)])
             encoding_rows.append([name, encoding, len(times), f"{np.median(times):.1f}", f"{np.percentile(times, 95):.1f}",
-                                  f"{kernel_ms.get(f'{name}/{encoding}', float('nan')):.1f}",
-                                  f"{np.mean(sizes) / 1024:.1f}", str(lost)])
-    live, slow = np.concatenate(all_live), np.concatenate(all_interact)
-    rows.append(["all five", len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}", "", "",
-                 f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}", "", f"{np.median(slow) / np.median(live):.1f}x",
-                 "", "", ""])
+                                  f"{_kernel(kernel, name, encoding):.1f}", f"{np.mean(sizes) / 1024:.1f}", str(lost)])
+    live, cold, slow = np.concatenate(all_live), np.concatenate(all_cold), np.concatenate(all_interact)
+    rows.append(["all five", len(live), f"{np.median(live):.1f}", f"{np.percentile(live, 95):.1f}", "", "", "",
+                 f"{np.median(cold):.1f}", f"{np.median(slow):.0f}", f"{np.percentile(slow, 95):.0f}", "",
+                 f"{np.median(slow) / np.median(live):.1f}x", "", "", ""])
     floor, floor_bytes, _ = _stats(results[FLOOR])
     floor_line = (f"Round trip alone (a slider swapping two precomputed {np.mean(floor_bytes) / 1024:.0f} KB frames, no "
                   f"kernel work; {len(floor)} presses spread over the run): median {np.median(floor):.1f} ms, "
-                  f"p95 {np.percentile(floor, 95):.1f} ms.")
-    headers = ["explorer", "presses", "median ms", "p95 ms", "of which kernel ms", "KB/frame", "interact median ms", "interact p95 ms",
-               "interact KB", "speed-up (medians)", f"burst of {BURST}: frames / ms", "interact burst", "timeouts"]
+                  f"p95 {np.percentile(floor, 95):.1f} ms. Every press drawn on the press (no frame drawn ahead or kept), "
+                  f"all five: median {np.median(cold):.1f} ms, p95 {np.percentile(cold, 95):.1f} ms, "
+                  f"{np.median(slow) / np.median(cold):.1f}x faster than interact.")
+    headers = ["explorer", "presses", "median ms", "p95 ms", "of which kernel ms", "frames sent undrawn", "KB/frame",
+               "median ms, drawn on the press", "interact median ms", "interact p95 ms", "interact KB",
+               "speed-up (medians)", f"burst of {BURST}: frames / ms", "interact burst", "timeouts"]
     encoding_headers = ["explorer", "frame encoding", "presses", "median ms", "p95 ms", "kernel ms", "KB/frame",
                         "timeouts"]
     return ("## End to end in the browser: key press -> new figure decoded (JupyterLab + Chromium)\n\n"
-            f"Explorers send {CHOSEN!r} frames; each press on the first slider alternates with the same press on an "
-            "`interact` cell showing the same figure. "
-            + (f"Each explorer keeps its last {keep} frames, so a setting seen before is sent again undrawn."
-               if keep else "Kept frames are off: every press computes, draws and encodes its frame.")
-            + "\n\n" + table(headers, rows) + "\n\n" + floor_line
-            + f"\n\nFrame encodings compared end to end ({encoding_presses} presses each, interleaved):\n\n"
-            + table(encoding_headers, encoding_rows) + "\n")
+            f"Explorers as in a notebook: {CHOSEN!r} frames, the settings one step either side of the last one drawn "
+            "ahead while the kernel is idle; every press is a first visit (frames drawn on a press are forgotten). "
+            "Each press on the first slider alternates with the same press on the explorer with every frame drawn "
+            "on the press and on an `interact` cell showing the same figure.\n\n"
+            + table(headers, rows) + "\n\n" + floor_line
+            + f"\n\nFrame encodings compared end to end, every press drawn ({encoding_presses} presses each, "
+            "interleaved):\n\n" + table(encoding_headers, encoding_rows) + "\n")
 
 
-def main(presses: int = 50, encoding_presses: int = 20, keep: int = 0) -> str:
+def main(presses: int = 50, encoding_presses: int = 20) -> str:
     if not chromium_available():
         return f"## End to end in the browser\n\nskipped: no Chromium at {CHROMIUM} (set LOSSVIZ_CHROMIUM)\n"
-    measured = measure(presses, encoding_presses, keep)
+    measured = measure(presses, encoding_presses)
     raw = ROOT / "test-output" / "browser_latency.json"  # git-ignored: every sample, for a second look
     raw.parent.mkdir(exist_ok=True)
     raw.write_text(json.dumps({"results": {f"{k[0]}/{k[1]}": v for k, v in measured["results"].items()},
                                "bursts": {f"{k[0]}/{k[1]}": v for k, v in measured["bursts"].items()},
                                "kernel_ms": measured["kernel_ms"]}))
-    return report(measured, presses, encoding_presses, keep)
+    return report(measured, presses, encoding_presses)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--presses", type=int, default=50)
     parser.add_argument("--encoding-presses", type=int, default=20)
-    parser.add_argument("--keep-frames", type=int, default=0, metavar="N",
-                        help="let each explorer keep N frames (what it does in a notebook: 48); the default 0 "
-                             "draws every press, as the first visit to a setting costs")
     arguments = parser.parse_args()
-    print(main(arguments.presses, arguments.encoding_presses, arguments.keep_frames))
+    print(main(arguments.presses, arguments.encoding_presses))

@@ -19,6 +19,7 @@ from PIL import Image
 from lossviz import numerics, plots
 from lossviz.widgets import EXPLORERS
 from lossviz.widgets._explorer import InputProblem, NumberBox, box_text
+from lossviz.widgets._prefetch import slider_value
 
 
 @pytest.fixture(params=sorted(EXPLORERS), scope="module")
@@ -640,3 +641,112 @@ def test_a_change_made_from_code_is_drawn_at_once_even_inside_the_kernel_loop():
         return explorer.pacer.coalesced
 
     assert asyncio.run(cell()) == 0
+
+
+def _browser_steps(control, start, count):
+    """The values a browser slider sends for ``count`` arrow presses from ``start``, computed as
+    the frontend does (grid index times step in floating point, a log slider through pow)."""
+    kind = type(control).__name__
+    position = math.log10(start) if kind == "FloatLogSlider" else start
+    index = round((position - control.min) / control.step)
+    values = []
+    for offset in range(1, count + 1):
+        point = control.min + (index + offset) * control.step
+        values.append(10 ** point if kind == "FloatLogSlider" else (int(point) if kind == "IntSlider" else point))
+    return values
+
+
+@pytest.mark.parametrize("name,setting", [("overflow_explorer", "label"), ("precision_explorer", "label"),
+                                          ("softmax_explorer", "classes"), ("softmax_explorer", "spread"),
+                                          ("label_smoothing_explorer", "epsilon"), ("pos_weight_explorer", "pos_weight"),
+                                          ("pos_weight_explorer", "positive_share")])
+def test_the_next_arrow_press_is_served_by_a_frame_drawn_ahead(name, setting):
+    """After a slider moved in the browser, the kernel draws the settings one step either side while
+    it is idle: the next press is sent from the kept frames, without computing, and shows exactly
+    what a fresh explorer draws for that setting; the figure itself stays at the current setting."""
+    import asyncio
+    explorer = EXPLORERS[name]("en")
+    control = explorer.controls[setting]
+    first, second = _browser_steps(control, control.value, 2)
+    computed = []
+    compute = explorer.compute
+    explorer.compute = lambda **values: computed.append(values) or compute(**values)
+
+    async def presses():
+        control.set_state({"value": first})  # how ipywidgets applies a comm message from the browser
+        await asyncio.sleep(0.3)  # the kernel idle: the neighbours are drawn ahead
+        snapshot_between = explorer.live.snapshot()[0]
+        before = len(computed)
+        control.set_state({"value": second})
+        return snapshot_between, len(computed) - before
+
+    snapshot_between, computed_on_press = asyncio.run(presses())
+    assert explorer.prefetcher.drawn >= 1
+    assert computed_on_press == 0 and explorer.frames_reused == 1
+    drawn = explorer.values()[setting]
+    fresh = EXPLORERS[name]("en")
+    fresh.controls[setting].value = drawn
+    assert explorer.image.value == fresh.image.value
+    assert explorer.values() == fresh.values()
+    # while the frames were drawn ahead, the figure (and so a notebook's snapshot) showed the first press
+    at_first = EXPLORERS[name]("en")
+    at_first.controls[setting].value = slider_value(control, first)
+    assert snapshot_between == at_first.live.snapshot()[0]
+
+
+def test_changes_from_code_draw_nothing_ahead():
+    """A notebook executed top to bottom draws exactly what its cells set: nothing ahead."""
+    import asyncio
+    explorer = EXPLORERS["overflow_explorer"]("en")
+
+    async def cell():
+        explorer.controls["label"].value = 0.25
+        await asyncio.sleep(0.2)
+
+    asyncio.run(cell())
+    assert explorer.prefetcher.drawn == 0 and len(explorer._kept) == 2  # the first frame and 0.25
+
+
+def test_the_frame_goes_to_the_browser_before_the_boxes_text():
+    """The box's new text would cost the browser work before the frame it waits for: it goes after."""
+    sent = []
+
+    class Comm:  # a frontend connected through a kernel, recording what each widget sends
+        kernel = object()
+
+        def __init__(self, model):
+            self.model = model
+            self.comm_id = f"comm-{model}"
+
+        def on_msg(self, callback):
+            pass
+
+        def close(self, *args, **kwargs):
+            pass
+
+        def send(self, data=None, buffers=None, **_):
+            if data and data.get("method") == "update":
+                sent.append(self.model)
+
+    explorer = EXPLORERS["pos_weight_explorer"]("en")
+    widgets = {"image": explorer.image, **explorer.controls}
+    for name, widget in widgets.items():
+        widget.comm = Comm(name)
+    explorer.controls["pos_weight"].set_state({"value": 10 ** 0.5})
+    assert "image" in sent and "pos_weight_text" in sent
+    assert sent.index("image") < sent.index("pos_weight_text"), sent
+    assert explorer.controls["pos_weight_text"].value == "3.162"
+
+
+def test_neighbours_are_one_grid_step_either_side_inside_the_range():
+    from lossviz.widgets._prefetch import neighbours
+    explorer = EXPLORERS["pos_weight_explorer"]("en")
+    log_slider = explorer.controls["pos_weight"]  # 10^-1 .. 10^2, step 0.05
+    assert neighbours(log_slider, 19.0) == [22.39, 17.78]  # typed 19 sits at 10^1.3 on the grid
+    assert neighbours(log_slider, 100.0) == [89.13]  # the top end: only down
+    assert neighbours(log_slider, 19.0, direction=-1) == [17.78, 22.39]
+    label = EXPLORERS["overflow_explorer"]("en").controls["label"]  # 0 .. 1, step 0.05
+    assert neighbours(label, 0.3) == [0.35, 0.25] and neighbours(label, 0.0) == [0.05]
+    classes = EXPLORERS["softmax_explorer"]("en").controls["classes"]
+    assert neighbours(classes, 10) == [9] and neighbours(classes, 5, -1) == [4, 6]
+    assert neighbours(classes, float("nan")) == [] and neighbours(ipywidgets.Dropdown(options=["a"]), "a") == []

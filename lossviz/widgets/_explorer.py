@@ -13,9 +13,11 @@ shows why, in the explorer's language, and the box goes back to the value drawn.
 
 An update costs what changed, not the figure (see _frames.py): compute on one torch thread, move
 the artists, paste the cached background, draw only what moved, encode a palette frame. A setting
-seen before is sent again from the last 48 frames kept (a drag goes back and forth). Browser
-changes that arrive while the kernel is still catching up join one later draw of the latest
-value (see _pacing.py), so a fast drag never queues stale frames.
+seen before is sent again from the last 48 frames kept (a drag goes back and forth), and after a
+slider moved in the browser the settings one step either side are drawn ahead while the kernel is
+idle (see _prefetch.py). Browser changes that arrive while the kernel is still catching up join
+one later draw of the latest value (see _pacing.py), so a fast drag never queues stale frames.
+The frame goes out before the boxes' new text: it is what the student waits for.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from .. import i18n
 from .. import plots
 from ._frames import Frames
 from ._pacing import Pacer, from_browser
+from ._prefetch import Prefetcher, neighbours, slider_value
 
 TEXT = {
     "en": {
@@ -154,6 +157,8 @@ class Explorer:
         self.frames_kept = 48
         self._kept: collections.OrderedDict = collections.OrderedDict()
         self.pacer = Pacer(self.refresh)
+        self.prefetcher = Prefetcher(self._draw_ahead)
+        self.frames_reused = 0  # frames sent from the kept ones (seen before, or drawn ahead)
         for control in self.controls.values():
             control.observe(self._on_change, names="value")
         self.refresh(frame_changed=True)
@@ -307,30 +312,85 @@ class Explorer:
             self._show(self.t("invalid", reason=problem))
             self._set_quietly(box, box_text(self._drawn[setting]))  # the box shows what is drawn
             return
-        self._drawn[setting] = value
-        self._set_quietly(box, box_text(value))
-        if setting != box:
-            self._set_quietly(setting, value)
-        self.on_setting(setting, value)
-        self._redraw(self.controls[box])
+        browser = from_browser(self.controls[box])
+        with self._frame_first():
+            self._drawn[setting] = value
+            self._set_quietly(box, box_text(value))
+            if setting != box:
+                self._set_quietly(setting, value)
+            self.on_setting(setting, value)
+            self._redraw(self.controls[box])
+        if browser and setting != box:  # the slider beside the box is the likely next move
+            self._prefetch(setting, 1)
 
     def _slid(self, setting: str, control, new) -> None:
         drawn = self._drawn[setting]
         if self._is_snap(control, new, drawn):
             return  # the browser's slider moved to its grid point nearest to a typed value
-        if type(control).__name__ == "FloatLogSlider" and isinstance(new, float) and new > 0:
-            new = float(f"{new:.4g}")  # 10^1.35 is shown and drawn as 22.39, both places
+        browser = from_browser(control)
+        kind = type(control).__name__
+        if isinstance(new, float) and math.isfinite(new) and (
+                (kind == "FloatLogSlider" and new > 0) or (kind == "FloatSlider" and browser)):
+            # 10^1.35 is shown and drawn as 22.39, both places; the browser's 0.1 * 3 as 0.3
+            new = slider_value(control, new)
         try:
             value = self.check(setting, new)
         except InputProblem as problem:
             self._show(self.t("invalid", reason=problem))
             return
-        self._drawn[setting] = value
-        box = self._box_for(setting)
-        if box is not None:
-            self._set_quietly(box, box_text(value))
-        self.on_setting(setting, value)
-        self._redraw(control)
+        direction = 1 if not isinstance(drawn, (int, float)) or value >= drawn else -1
+        with self._frame_first():
+            self._drawn[setting] = value
+            box = self._box_for(setting)
+            if box is not None:
+                self._set_quietly(box, box_text(value))
+            self.on_setting(setting, value)
+            self._redraw(control)
+        if browser:
+            self._prefetch(setting, direction)
+
+    @contextlib.contextmanager
+    def _frame_first(self):
+        """The controls' own updates (a box's text, a slider's new range) go to the browser after
+        the new frame: each message costs the browser work, and the frame is what the student waits for."""
+        with contextlib.ExitStack() as stack:
+            for control in self.controls.values():
+                stack.enter_context(control.hold_sync())
+            yield
+
+    def _prefetch(self, setting: str, direction: int) -> None:
+        if self.frames_kept > 0 and setting in self.controls:
+            self.prefetcher.schedule(setting, direction, self._neighbours)
+
+    def _neighbours(self, setting: str, direction: int) -> list:
+        return neighbours(self.controls[setting], self._drawn.get(setting), direction)
+
+    def _draw_ahead(self, setting: str, value) -> bool:
+        """Computes, draws and keeps the frame for ``setting`` = ``value`` (the others as drawn);
+        the figure's artists then show the current setting again. True when a frame was drawn."""
+        if self.data is None or self.frames_kept <= 0 or self.pacer.pending:
+            return False  # a draw of the latest setting comes first
+        values = self.values()
+        for name in values:  # the slider and a box that is not its mirror both hold the setting
+            if self.BOXES.get(name, name) == setting:
+                values[name] = value
+        key = tuple(values.items())
+        if key in self._kept:
+            return False
+        try:
+            with one_torch_thread():
+                data = self.compute(**values)
+            changed = self.draw(data)
+            frame = self.live.render(changed)
+        except Exception:  # a value it cannot draw is never asked ahead of time: nothing kept
+            self.live._background = None
+            changed, frame = True, None
+        if self.draw(self.data) or changed:
+            self.live._background = None  # the next frame starts from the current limits
+        if frame is None:
+            return False
+        self._keep(key, data, frame)
+        return True
 
     def refresh(self, frame_changed: bool = False) -> bool:
         """Recompute and redraw. On a value it cannot draw, shows why and keeps the last figure."""
@@ -343,6 +403,7 @@ class Explorer:
             if kept is not None:
                 data, frame = kept
                 self._kept.move_to_end(key)
+                self.frames_reused += 1
                 if self.draw(data):  # the artists follow (a snapshot draws them); new limits:
                     self.live._background = None  # the next drawn frame starts from scratch
             else:
