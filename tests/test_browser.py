@@ -287,8 +287,14 @@ def test_every_explorer_redraws_and_draws_what_is_typed(page, lab):
                 page.keyboard.press("ArrowRight")
             page.wait_for_function("([img, old]) => img.src !== old && img.complete && img.naturalWidth > 0",
                                    arg=[image.element_handle(), source_before], timeout=FIGURE_S * 1000)
-            # (aria-valuenow is rounded to one decimal for a float slider: the box says where it is)
-            assert box.input_value() != box_before, f"explorer {index + 1}: the slider moved, its box did not follow"
+            # (aria-valuenow is rounded to one decimal for a float slider: the box says where it is;
+            # it follows the frame by READOUT_DELAY_S, so that the frame is shown first)
+            from playwright.sync_api import TimeoutError as PlaywrightTimeout
+            try:
+                page.wait_for_function("([input, old]) => input.value !== old",
+                                       arg=[box.element_handle(), box_before], timeout=2000)
+            except PlaywrightTimeout:
+                raise AssertionError(f"explorer {index + 1}: the slider moved, its box did not follow") from None
             message = output.locator(".widget-html").first.inner_text()
             assert "⚠" not in message, f"explorer {index + 1} shows a message after a slider move: {message!r}"
         _screenshot(page, "en-00_explorers-all-after")

@@ -750,3 +750,24 @@ def test_neighbours_are_one_grid_step_either_side_inside_the_range():
     classes = EXPLORERS["softmax_explorer"]("en").controls["classes"]
     assert neighbours(classes, 10) == [9] and neighbours(classes, 5, -1) == [4, 6]
     assert neighbours(classes, float("nan")) == [] and neighbours(ipywidgets.Dropdown(options=["a"]), "a") == []
+
+
+def test_a_slider_box_follows_a_browser_move_just_after_the_frame_and_a_typed_value_wins():
+    import asyncio
+    from lossviz.widgets._explorer import READOUT_DELAY_S
+    explorer = EXPLORERS["pos_weight_explorer"]("en")
+    slider, box = explorer.controls["pos_weight"], explorer.controls["pos_weight_text"]
+
+    async def moves():
+        slider.set_state({"value": 10 ** 0.5})
+        at_frame = box.value  # the frame is out, the box follows a moment later
+        await asyncio.sleep(READOUT_DELAY_S + 0.1)
+        followed = box.value
+        slider.set_state({"value": 10 ** 0.55})
+        box.set_state({"value": "5"})  # typed before the box followed the slider
+        await asyncio.sleep(READOUT_DELAY_S + 0.1)
+        return at_frame, followed
+
+    at_frame, followed = asyncio.run(moves())
+    assert at_frame == "1" and followed == "3.162"
+    assert box.value == "5" and explorer.values()["pos_weight"] == 5.0

@@ -1,12 +1,14 @@
 """The next frame drawn before it is asked for: a slider's neighbours, while the kernel is idle.
 
 A student moves a slider one step at a time (an arrow key, a slow drag), so after each frame the
-settings one step either side are the likely next ones. While nothing else is waiting, the
-explorer computes, draws and encodes those two frames and keeps them; the next step is then sent
-from the kept frames (no compute, draw or encode). Measured in JupyterLab + Chromium on the 2-core
-machine (softmax explorer, K slider): key press to decoded image 41.5 ms with every frame drawn on
-the press, 30.9 ms with the frame kept; the kernel's part 22 ms (13 ms of CPU: the browser takes
-the other core while the kernel draws) against 3 ms.
+settings one step either side are the likely next ones. Once the browser has had time to show the
+frame, the explorer computes, draws and encodes those two frames and keeps them; the next step is
+then sent from the kept frames (no compute, draw or encode). Measured in JupyterLab + Chromium on
+the 2-core machine (benchmarks/browser_latency.py, 16 presses on the first slider of each of the
+five explorers, every press a first visit): key press to decoded image, median 36.3 ms with every
+frame drawn on the press, 33.3 ms with frames drawn ahead, 32.2 ms for a bare round trip (a slider
+swapping two precomputed frames) in the same run. The kernel's part of a press fell from 13.6-19.6
+ms (in the browser run: the browser takes the other core while the kernel draws) to 0.5-2.0 ms.
 
 Only changes made in the browser start it, one neighbour per turn of the event loop (a message
 that arrives meanwhile waits for at most one frame's drawing), and never without an event loop
@@ -14,13 +16,18 @@ that arrives meanwhile waits for at most one frame's drawing), and never without
 its cells set. A neighbour is the value the frontend itself sends one step on: the grid point,
 with a float slider's value read to 12 significant digits (0.1 * 3 arrives as
 0.30000000000000004) and a log slider's to 4, as the explorer reads them (_explorer._slid).
+A held-down arrow key (about 30 presses a second) comes faster than DELAY_S: those presses are
+drawn as they come, and _pacing keeps them from queueing.
 """
 from __future__ import annotations
 
 import asyncio
 import math
 
-DELAY_S = 0.02  # after a frame: the browser decodes and paints it before the kernel draws ahead
+# After a frame the browser decodes and paints it; drawing ahead at the same time took the CPU it
+# needed: 20 ms after the frame, presses took 4.3 ms longer than the bare round trip; 60 ms after,
+# 1.1 ms longer (all five explorers, same benchmark).
+DELAY_S = 0.06
 
 
 def slider_value(control, value: float) -> float:
