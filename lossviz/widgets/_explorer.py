@@ -414,7 +414,7 @@ class Explorer:
                 data = self.compute(**values)
             changed = self.draw(data)
             frame = self.live.render(changed)
-        except Exception:  # a value it cannot draw is never asked ahead of time: nothing kept
+        except Exception:  # a neighbour it cannot draw is not kept (a press there gets its message)
             self.live._background = None
             changed, frame = True, None
         if self.draw(self.data) or changed:
