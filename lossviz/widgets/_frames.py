@@ -319,9 +319,18 @@ class Frames(plots.LiveFigure):
         renderer = self.canvas.get_renderer()
         pixels = np.asarray(renderer.buffer_rgba())
         prints = {id(a): fingerprint(a) for a in self._layered}
-        steady = [a for a in self._layered if prints[id(a)] is not None and prints[id(a)] == self._prints.get(id(a))]
-        moving = [a for a in self._layered if not (prints[id(a)] is not None
-                                                    and prints[id(a)] == self._prints.get(id(a)))]
+        # An artist that did not change goes into the cached layer only if nothing that changed is
+        # drawn before it in its axes: the layer is drawn first, so a later one would otherwise
+        # end up beneath a line it is drawn over in a fresh frame (14 pixels of pos_weight's
+        # figure where its curves cross).
+        steady, moving, changed_axes = [], [], set()
+        for artist in self._layered:
+            place = id(artist.axes) if artist.axes is not None else None
+            if place not in changed_axes and prints[id(artist)] is not None and prints[id(artist)] == self._prints.get(id(artist)):
+                steady.append(artist)
+            else:
+                moving.append(artist)
+                changed_axes.add(place)
         self._prints = prints
         key = (self.full_draws, tuple((id(a), prints[id(a)]) for a in steady))
         if steady and key == self._layer_key:
