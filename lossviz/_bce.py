@@ -62,8 +62,8 @@ def _logits_terms(x, y):
 # from float32 and the rest in float64). Every part is therefore computed in float64 and rounded
 # once (0.5 ULP), in blocks small enough to stay in the CPU's cache: the float64 temporaries then
 # take 1 MiB, not several times the input's memory (peak memory with the backward below: 0.35 of
-# torch's op). The price is time: float64 log1p alone costs 0.8 ms of a 10^6-element forward at two threads, where
-# torch's whole forward takes 1.7 ms. Forward + backward, against torch (benchmarks/speed.py --only
+# torch's op). The price is time: float64 log1p alone costs 0.8 ms of a 10^6-element forward at two
+# threads, where torch's whole forward takes 1.7 ms. Forward + backward, against torch (benchmarks/speed.py --only
 # pos_weight, a shared 2-core Xeon): 1.28-1.32 at one thread and 1.66-1.69 at two with memory
 # reused; 0.73 and 0.73-0.83 where every tensor gets fresh pages. Tried and slower at two threads:
 # float32 buffers with mixed-dtype ops, blocks of 2^13 to 2^18 elements per thread, the blocks spread

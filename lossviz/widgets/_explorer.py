@@ -22,7 +22,6 @@ slider's box follows a move in the browser a moment later (READOUT_DELAY_S).
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import collections
 import contextlib
@@ -36,7 +35,7 @@ import traitlets
 from .. import i18n
 from .. import plots
 from ._frames import Frames
-from ._pacing import Pacer, from_browser
+from ._pacing import Pacer, from_browser, running_loop
 from ._prefetch import Prefetcher, neighbours, slider_value
 
 # A slider's box (its readout) follows a move in the browser this long after the frame. Sent with
@@ -362,12 +361,7 @@ class Explorer:
     def _follow(self, box: str, later: bool) -> None:
         """The box shows the value drawn for its setting: at once, or (a move in the browser, with an
         event loop) READOUT_DELAY_S later, with whatever value is drawn by then."""
-        loop = None
-        if later:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                pass
+        loop = running_loop() if later else None
         if loop is None:
             self._set_quietly(box, box_text(self._drawn[self.BOXES[box]]))
             return
@@ -391,7 +385,7 @@ class Explorer:
             yield
 
     def _prefetch(self, setting: str, direction: int) -> None:
-        if self.frames_kept > 0 and setting in self.controls:
+        if self.frames_kept > 0:
             self.prefetcher.schedule(setting, direction, self._neighbours)
 
     def _neighbours(self, setting: str, direction: int) -> list:
@@ -410,10 +404,7 @@ class Explorer:
         if key in self._kept:
             return False
         try:
-            with one_torch_thread():
-                data = self.compute(**values)
-            changed = self.draw(data)
-            frame = self.live.render(changed)
+            data, frame, changed = self._new_frame(values, False)
         except Exception:  # a neighbour it cannot draw is not kept (a press there gets its message)
             self.live._background = None
             changed, frame = True, None
@@ -439,10 +430,7 @@ class Explorer:
                 if self.draw(data):  # the artists follow (a snapshot draws them); new limits:
                     self.live._background = None  # the next drawn frame starts from scratch
             else:
-                with one_torch_thread():
-                    data = self.compute(**values)
-                frame_changed = self.draw(data) or frame_changed
-                frame = self.live.render(frame_changed)
+                data, frame, frame_changed = self._new_frame(values, frame_changed)
                 self._keep(key, data, frame)
             self.update_seconds.append(time.perf_counter() - started)
             if self.values() != values:
@@ -463,6 +451,13 @@ class Explorer:
         self.data = data
         self.message.value = ""
         return True
+
+    def _new_frame(self, values: dict, frame_changed: bool):
+        """(data, frame, whether limits changed) for these settings: computed, drawn, encoded."""
+        with one_torch_thread():
+            data = self.compute(**values)
+        frame_changed = self.draw(data) or frame_changed
+        return data, self.live.render(frame_changed), frame_changed
 
     def _keep(self, key, data, frame) -> None:
         if self.frames_kept <= 0:

@@ -326,7 +326,8 @@ class Frames(plots.LiveFigure):
         steady, moving, changed_axes = [], [], set()
         for artist in self._layered:
             place = id(artist.axes) if artist.axes is not None else None
-            if place not in changed_axes and prints[id(artist)] is not None and prints[id(artist)] == self._prints.get(id(artist)):
+            unchanged = prints[id(artist)] is not None and prints[id(artist)] == self._prints.get(id(artist))
+            if unchanged and place not in changed_axes:
                 steady.append(artist)
             else:
                 moving.append(artist)

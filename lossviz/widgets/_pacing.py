@@ -22,6 +22,14 @@ MIN_GAP_S = 0.005  # a change sooner than this after the last frame counts as ca
 DELAY_S = 0.002    # long enough for the event loop to hand over the messages already waiting
 
 
+def running_loop():
+    """The kernel's event loop while a message is handled; None without one (pytest, a script)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def from_browser(widget, name: str = "value") -> bool:
     """True while ipywidgets applies a change that the frontend sent (set_state locks the trait)."""
     return name in (getattr(widget, "_property_lock", None) or {})
@@ -46,9 +54,8 @@ class Pacer:
         if self._handle is not None:
             self.coalesced += 1
             return True
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = running_loop()
+        if loop is None:
             return False  # no kernel loop running here: draw at once
         if time.monotonic() - self._last_end > max(self._last_cost, MIN_GAP_S):
             return False  # the kernel is idle: this change alone, drawn at once

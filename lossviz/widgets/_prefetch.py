@@ -21,8 +21,9 @@ drawn as they come, and _pacing keeps them from queueing.
 """
 from __future__ import annotations
 
-import asyncio
 import math
+
+from ._pacing import running_loop
 
 # After a frame the browser decodes and paints it; drawing ahead at the same time took the CPU it
 # needed: 20 ms after the frame, presses took 4.3 ms longer than the bare round trip; 60 ms after,
@@ -86,9 +87,8 @@ class Prefetcher:
         """After DELAY_S, draws ahead each of ``candidates(setting, direction)`` (asked then, from
         the settings drawn by that time); a later call replaces what is still waiting."""
         self.cancel()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = running_loop()
+        if loop is None:
             return  # no kernel loop (pytest, a script): nothing is drawn ahead
         self._handle = loop.call_later(DELAY_S, self._start, setting, direction, candidates)
 
@@ -110,4 +110,4 @@ class Prefetcher:
         if self._draw_ahead(setting, value):
             self.drawn += 1
         if self._queue:  # the next one on a later turn: a message waiting meanwhile goes first
-            self._handle = asyncio.get_running_loop().call_soon(self._next)
+            self._handle = running_loop().call_soon(self._next)
