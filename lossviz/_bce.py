@@ -7,10 +7,13 @@ so a Hessian-vector product differentiates the backward itself, not a stale cons
 from __future__ import annotations
 
 import itertools
+import math
 
 import torch
+import torch.autograd.forward_ad as forward_ad
 import torch.nn.functional as F
 
+from . import _validate as check
 from ._validate import has_values
 
 # |x| above which log1p(exp(-|x|)) < 2^-115: multiplied by a weight above 1 it can land in (or below)
@@ -61,14 +64,19 @@ def _logits_terms(x, y):
 # counts up to twice as many ULPs (3.22 measured with float32 throughout, p = 123.4; 2.41 with L
 # from float32 and the rest in float64). Every part is therefore computed in float64 and rounded
 # once (0.5 ULP), in blocks small enough to stay in the CPU's cache: the float64 temporaries then
-# take 1 MiB, not several times the input's memory (peak memory with the backward below: 0.35 of
-# torch's op). The price is time: float64 log1p alone costs 0.8 ms of a 10^6-element forward at two
-# threads, where torch's whole forward takes 1.7 ms. Forward + backward, against torch (benchmarks/speed.py --only
-# pos_weight, a shared 2-core Xeon): 1.28-1.32 at one thread and 1.66-1.69 at two with memory
-# reused; 0.73 and 0.73-0.83 where every tensor gets fresh pages. Tried and slower at two threads:
-# float32 buffers with mixed-dtype ops, blocks of 2^13 to 2^18 elements per thread, the blocks spread
-# over Python threads, log(1 + e) with a Fast2Sum correction instead of log1p. On an accelerator the
-# blocks are larger (each block is a dozen kernel launches); not measured there.
+# take 1 MiB, not several times the input's memory (peak memory, forward + backward: 0.54 of
+# torch's op at 10^6 elements, 0.35 at 10^7). Float64 log1p alone costs 0.8 ms of a 10^6-element
+# forward at two threads, where torch's whole forward takes 1.7 ms; what wins the time back: labels
+# that are all 0 or 1 need one softplus, not two (_pos_weight_loss), and with the logits requiring
+# grad the forward also computes the gradient (BCEWithLogitsGradientAhead). Forward + backward,
+# against torch (benchmarks/speed.py --only pos_weight, a shared 2-core Xeon, 10^6 elements):
+# 1.01-1.10 at one thread and 1.31-1.35 at two with memory reused (1.26-1.32 and 1.66-1.69 before
+# those two); 0.63 where every tensor gets fresh pages; 0.81 and 0.93 at 10^7 elements. Tried and
+# slower at two threads: float32 buffers with mixed-dtype ops, blocks of 2^13 to 2^18 elements per
+# thread (2^14 falls under torch's grain size and runs on one thread), the blocks spread over Python
+# threads (their OpenMP teams spin against each other), log(1 + e) with a Fast2Sum correction or
+# torch's softplus / logaddexp instead of log1p(exp). On an accelerator the blocks are larger (each
+# block is a dozen kernel launches); not measured there.
 _BLOCK_CPU = 1 << 15
 _BLOCK_OTHER = 1 << 20
 
@@ -77,7 +85,7 @@ def _block_rows(x):
     """How many rows (along the first dimension) make one block of element-wise work on ``x``."""
     # on the CPU each thread takes at least 2^15 elements of an op (torch's grain size)
     block = _BLOCK_CPU * torch.get_num_threads() if x.device.type == "cpu" else _BLOCK_OTHER
-    return max(1, block // max(1, x[0].numel()))
+    return max(1, block // max(1, math.prod(x.shape[1:])))  # x[0] would be an op (refused on fake devices)
 
 
 def _pos_weight_block(x, y, pos_weight, weight, wide):
@@ -103,42 +111,102 @@ def _per_block(t, x, rows, wide):
     expanded = t.expand_as(x)
     if expanded.stride(0) == 0:  # the same for every block: widen and lay it out once
         one_block = expanded[:rows].to(wide).contiguous()
-        return (one_block[:len(block)] for block in x.split(rows))
+        whole, rest = divmod(len(x), rows)  # a view of it per block would cost 0.05 ms a call
+        return itertools.chain(itertools.repeat(one_block, whole), [one_block[:rest]] if rest else [])
     return (block.to(wide).contiguous() for block in expanded.split(rows))
 
 
-def _pos_weight_loss(x, y, weight, pos_weight, reduction):
+def _hard_labels(y_rows, scratch) -> bool:
+    """Whether every label of a block is exactly 0 or 1: y - y*y is 0 there and positive for any y
+    in (0, 1) (targets were checked to lie in [0, 1]), and a sum of non-negative numbers is 0 only
+    when each of them is."""
+    return not bool(torch.addcmul(y_rows, y_rows, y_rows, value=-1, out=scratch).sum())
+
+
+def _soft_block(x_rows, y_rows, pos_weight_rows, weight_rows, wide):
+    """The weighted loss of a block with soft labels, in float64: lerp(softplus(x), p softplus(-x),
+    y), both ends >= 0 and exact at y = 0 and y = 1 (see _pos_weight_block)."""
+    wide_x, positive, log_term, negative = wide
+    wide_x.copy_(x_rows)
+    torch.clamp_min(wide_x, 0, out=positive)
+    torch.add(wide_x, positive, alpha=-2, out=log_term).exp_().log1p_()
+    torch.sub(positive, wide_x, out=negative).add_(log_term).mul_(pos_weight_rows)
+    softplus = positive.add_(log_term)
+    loss = torch.lerp(softplus, negative, log_term.copy_(y_rows), out=wide_x)  # y in L's buffer
+    return loss if weight_rows is None else loss.mul_(weight_rows)
+
+
+def _pos_weight_loss(x, y, weight, pos_weight, reduction, gradient=None, hard_labels=False):
     """(Weighted, reduced) loss with pos_weight, each element rounded once from float64; a sum or
-    mean is taken in float64 block by block, so no per-element result is ever stored."""
+    mean is taken in float64 block by block, so no per-element result is ever stored.
+
+    A block whose labels are all 0 or 1 (the usual case; ``hard_labels`` says so for all of them,
+    else each block is checked) needs one softplus for both terms: the loss is k w softplus(s) with
+    s = x (1 - 2y) = +-x and k = lerp(1, p, y) = 1 or p. Nine float64 passes instead of twelve, in
+    two float64 and two narrow buffers (1.5 MiB at two threads, so that a block stays in the cache).
+
+    ``gradient`` (a tensor like ``x``, optional) receives the gradient of the reduced loss,
+    c w d loss/dx = w lerp(c, -c p, y) sigma(s) (c = 1/N for a mean), computed while each block is
+    in the cache: sigma(-x) itself where y = 1, not sigma(x) - 1, which is 0 once sigma(x) has
+    rounded to 1. The loop is written flat, its buffers' views made once: the same loop through
+    helper functions took 3.7-3.8 ms instead of 3.3 for 10^6 float32 elements at two threads."""
     wide = torch.promote_types(x.dtype, torch.float64)
-    if not has_values(x, y, weight, pos_weight) or x.dim() == 0 or x.numel() == 0:  # in one piece
+    # in one piece: without values (no data-dependent branches), or in one block (a dozen ops, where
+    # the loop below takes 0.1 ms to set up)
+    if gradient is None and (x.dim() == 0 or _block_rows(x) >= len(x) or not has_values(x, y, weight, pos_weight)):
         weight = None if weight is None else weight.to(wide)
-        return _reduce(_pos_weight_block(x, y, pos_weight.to(wide), weight, wide).to(x.dtype), reduction)
+        return _reduce(_pos_weight_block(x, y, pos_weight.to(wide), weight, wide), reduction).to(x.dtype)
     rows = _block_rows(x)
-    blocks = zip(x.split(rows), y.split(rows), _per_block(pos_weight, x, rows, wide),
-                 _per_block(weight, x, rows, wide))
-    # the same four buffers for every block: fresh memory for each would cost a page fault per page
-    buffers = torch.empty((4, min(rows, len(x)), *x.shape[1:]), dtype=wide, device=x.device).unbind()
+    block_shape = (min(rows, len(x)), *x.shape[1:])
+    scale = 1 / x.numel() if reduction == "mean" else 1.0
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    gradient_start = torch.full((), scale, dtype=x.dtype, device=x.device)
+    # the same buffers for every block: fresh memory for each would cost a page fault per page
+    full = [*torch.empty((4, *block_shape), dtype=wide, device=x.device).unbind(),
+            *torch.empty((2, *block_shape), dtype=x.dtype, device=x.device).unbind()]
     out = torch.empty_like(x) if reduction == "none" else None
-    total = torch.zeros((), dtype=wide, device=x.device)
-    for out_rows, (x_rows, y_rows, pos_weight_rows, weight_rows) in zip(
-            itertools.repeat(None) if out is None else out.split(rows), blocks):
-        wide_x, positive, log_term, negative = (
-            buffers if len(x_rows) == len(buffers[0]) else [b[:len(x_rows)] for b in buffers])
-        wide_x.copy_(x_rows)
-        torch.clamp_min(wide_x, 0, out=positive)
-        torch.add(wide_x, positive, alpha=-2, out=log_term).exp_().log1p_()
-        torch.sub(positive, wide_x, out=negative).add_(log_term).mul_(pos_weight_rows)
-        softplus = positive.add_(log_term)
-        loss = torch.lerp(softplus, negative, log_term.copy_(y_rows), out=wide_x)  # y in L's buffer
-        if weight_rows is not None:
-            loss.mul_(weight_rows)
+    blocks = zip(x.split(rows), y.split(rows),
+                 _per_block(pos_weight, x, rows, x.dtype), _per_block(pos_weight, x, rows, wide),
+                 _per_block(weight, x, rows, x.dtype), _per_block(weight, x, rows, wide),
+                 itertools.repeat(None) if gradient is None else gradient.split(rows),
+                 itertools.repeat(None) if gradient is None else _per_block(pos_weight * -scale, x, rows, x.dtype),
+                 itertools.repeat(None) if out is None else out.split(rows))
+    partial_sums = torch.empty(-(-len(x) // rows), dtype=wide, device=x.device)
+    for (x_rows, y_rows, pos_weight_rows, wide_pos_weight_rows, weight_rows, wide_weight_rows,
+         gradient_rows, gradient_end, out_rows), partial_sum in zip(blocks, partial_sums.unbind()):
+        buffers = full if len(x_rows) == block_shape[0] else [b[:len(x_rows)] for b in full]
+        softplus, factor, _, _, sign, flipped = buffers
+        if not (hard_labels or _hard_labels(y_rows, sign)):
+            loss = _soft_block(x_rows, y_rows, wide_pos_weight_rows, wide_weight_rows, buffers[:4])
+            if out is None:
+                partial_sum.copy_(loss.sum())
+            else:
+                out_rows.copy_(loss)
+            if gradient_rows is not None:
+                start = scale if weight_rows is None else weight_rows * scale
+                _pos_weight_dx_rows(torch.sigmoid(x_rows, out=gradient_rows), y_rows, start,
+                                    pos_weight_rows * start, sign)
+            continue
+        torch.add(one, y_rows, alpha=-2, out=sign)  # 1 - 2y = +-1
+        torch.mul(x_rows, sign, out=flipped)  # s = +-x, exact, even where 2x would overflow
+        softplus.copy_(flipped)
+        positive = torch.clamp_min(softplus, 0, out=factor)
+        softplus.add_(positive, alpha=-2).exp_().log1p_().add_(positive)
+        # torch's lerp returns either end exactly: 1 or p, where 1 + (p - 1) y would round
+        factor.copy_(torch.lerp(one, pos_weight_rows, y_rows, out=sign))
+        if wide_weight_rows is not None:
+            factor.mul_(wide_weight_rows)
         if out is None:
-            total += loss.sum()
+            torch.dot(softplus.view(-1), factor.view(-1), out=partial_sum)
         else:
-            out_rows.copy_(loss)
+            torch.mul(softplus, factor, out=out_rows)
+        if gradient_rows is not None:
+            end = torch.lerp(gradient_start, gradient_end, y_rows, out=sign)
+            torch.mul(torch.sigmoid(flipped, out=flipped), end if weight_rows is None else end.mul_(weight_rows),
+                      out=gradient_rows)
     if out is not None:
         return out
+    total = partial_sums.sum()
     return (total if reduction == "sum" else total / x.numel()).to(x.dtype)
 
 
@@ -195,6 +263,13 @@ def _logits_dy(x, pos_weight):
     return pos_weight * softplus_minus_x - softplus_x
 
 
+def _pos_weight_dx_rows(grad_rows, y_rows, start_rows, end_rows, scratch):
+    """lerp(start sigma(x), end (sigma(x) - 1), y) in place of ``grad_rows``, which holds sigma(x)."""
+    end = torch.sub(grad_rows, 1, out=scratch[:len(grad_rows)]).mul_(end_rows)
+    start = grad_rows if start_rows is None else grad_rows.mul_(start_rows)
+    return torch.lerp(start, end, y_rows, out=grad_rows)
+
+
 def _pos_weight_dx_in_place(x, y, pos_weight, weighted):
     """w d loss/dx with pos_weight as lerp(w sigma(x), w pw (sigma(x) - 1), y): one new tensor (the
     gradient) and a scratch block that stays in the cache, four passes.
@@ -214,8 +289,7 @@ def _pos_weight_dx_in_place(x, y, pos_weight, weighted):
     for grad_rows, y_rows, start_rows, end_rows in zip(
             grad.split(rows), y.split(rows), _per_block(weighted, x, rows, grad.dtype),
             _per_block(end_factor, x, rows, grad.dtype)):
-        end = torch.sub(grad_rows, 1, out=scratch[:len(grad_rows)]).mul_(end_rows)
-        torch.lerp(grad_rows.mul_(start_rows), end, y_rows, out=grad_rows)
+        _pos_weight_dx_rows(grad_rows, y_rows, start_rows, end_rows, scratch)
     return grad
 
 
@@ -243,24 +317,7 @@ class BCEWithLogits(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, y, weight, pos_weight = ctx.saved_tensors
-        scale = _scale(grad, ctx.reduction, x.numel())
-        weighted = scale if weight is None else scale * weight
-        grad_x = grad_y = grad_weight = grad_pos_weight = None
-        if ctx.needs_input_grad[0]:
-            in_place = _may_modify(x, y, grad, weight, pos_weight)
-            if in_place and pos_weight is not None:
-                grad_x = _pos_weight_dx_in_place(x, y, pos_weight, weighted)
-            else:
-                dx = _logits_dx(x, y, pos_weight, in_place)
-                grad_x = dx.mul_(weighted) if in_place else dx * weighted
-        if ctx.needs_input_grad[1]:
-            grad_y = _logits_dy(x, pos_weight) * weighted
-        if ctx.needs_input_grad[2]:
-            grad_weight = (_logits_loss_unweighted(x, y, pos_weight) * scale).sum_to_size(weight.shape)
-        if ctx.needs_input_grad[3]:
-            grad_pos_weight = (y * F.softplus(-x) * weighted).sum_to_size(pos_weight.shape)
-        return grad_x, grad_y, grad_weight, grad_pos_weight, None
+        return _logits_backward(ctx, grad)
 
     @staticmethod
     def jvp(ctx, x_t, y_t, weight_t, pos_weight_t, _):
@@ -277,6 +334,72 @@ class BCEWithLogits(torch.autograd.Function):
         if weight_t is not None:
             tangent = tangent + _logits_loss_unweighted(x, y, pos_weight) * weight_t
         return _reduce(tangent, ctx.reduction)
+
+
+def _logits_backward(ctx, grad, grad_x=None):
+    """The gradients of BCEWithLogits (``grad_x`` if it is known already)."""
+    x, y, weight, pos_weight = ctx.saved_tensors
+    scale = _scale(grad, ctx.reduction, x.numel())
+    weighted = scale if weight is None else scale * weight
+    grad_y = grad_weight = grad_pos_weight = None
+    if ctx.needs_input_grad[0] and grad_x is None:
+        in_place = _may_modify(x, y, grad, weight, pos_weight)
+        if in_place and pos_weight is not None:
+            grad_x = _pos_weight_dx_in_place(x, y, pos_weight, weighted)
+        else:
+            dx = _logits_dx(x, y, pos_weight, in_place)
+            grad_x = dx.mul_(weighted) if in_place else dx * weighted
+    if ctx.needs_input_grad[1]:
+        grad_y = _logits_dy(x, pos_weight) * weighted
+    if ctx.needs_input_grad[2]:
+        grad_weight = (_logits_loss_unweighted(x, y, pos_weight) * scale).sum_to_size(weight.shape)
+    if ctx.needs_input_grad[3]:
+        grad_pos_weight = (y * F.softplus(-x) * weighted).sum_to_size(pos_weight.shape)
+    return grad_x, grad_y, grad_weight, grad_pos_weight, None
+
+
+class BCEWithLogitsGradientAhead(torch.autograd.Function):
+    """BCEWithLogits with pos_weight for an eager training step: the forward, which has every block
+    of logits in the cache anyway, also computes the gradient, and the first backward only scales
+    it (not at all for the usual loss.backward(), which hands in exactly 1). For 10^6 float32
+    elements at two threads the forward's loop takes 3.5 ms instead of 3.1, the backward 0.1 ms
+    instead of 1.3. A backward that builds a graph (create_graph=True, for second derivatives) or
+    runs a second time (retain_graph=True) works from the saved inputs like BCEWithLogits. Chosen by
+    :func:`binary_cross_entropy_with_logits` only where values can be read, the logits require grad,
+    the input spans more than one block and no forward-mode AD is active; the kept gradient is one
+    logits-sized tensor from the forward to the backward (torch's backward allocates the same)."""
+
+    @staticmethod
+    def forward(ctx, x, y, weight, pos_weight, reduction, gradient, hard_labels):
+        ctx.save_for_backward(x, y, weight, pos_weight)
+        ctx.reduction = reduction
+        # not saved with save_for_backward: an intermediate without a graph, handed out once
+        ctx.kept_gradient = gradient
+        return _pos_weight_loss(x, y, weight, pos_weight, reduction, gradient, hard_labels)
+
+    @staticmethod
+    def backward(ctx, grad):
+        kept, ctx.kept_gradient = ctx.kept_gradient, None
+        if kept is None or torch.is_grad_enabled() or not ctx.needs_input_grad[0]:
+            return _logits_backward(ctx, grad) + (None, None)
+        # the usual loss.backward() hands in exactly 1: the kept gradient is the gradient
+        unit = grad.dim() == 0 and grad.device.type == "cpu" and bool(grad == 1)
+        return _logits_backward(ctx, grad, grad_x=kept if unit else kept.mul_(grad)) + (None, None)
+
+
+def binary_cross_entropy_with_logits(func, x, y, weight, pos_weight, reduction):
+    """The loss through BCEWithLogits, or BCEWithLogitsGradientAhead where that one applies, after
+    checking that the targets lie in [0, 1]: on the gradient-ahead path that check's one pass also
+    tells whether every label is 0 or 1 (into the gradient's memory, before the gradient fills it)."""
+    ahead = (pos_weight is not None and x.requires_grad and torch.is_grad_enabled() and x.dim() > 0
+             and len(x) > _block_rows(x) and getattr(forward_ad, "_current_level", -1) < 0
+             and has_values(x, y, weight, pos_weight))
+    if not ahead:
+        check.unit_interval(func, "target", y, check.POSITIVE_PROBABILITY)
+        return BCEWithLogits.apply(x, y, weight, pos_weight, reduction)
+    gradient = torch.empty_like(x, memory_format=torch.contiguous_format)
+    hard = check.unit_interval(func, "target", y, check.POSITIVE_PROBABILITY, scratch=gradient)
+    return BCEWithLogitsGradientAhead.apply(x, y, weight, pos_weight, reduction, gradient, hard)
 
 
 def _probability_dp(p, y):

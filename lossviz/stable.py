@@ -7,6 +7,9 @@ TypeError naming them), any device, second derivatives, ``torch.func`` (``grad``
 gradient of binary cross-entropy with logits is :math:`\sigma(x) - y` and that of cross-entropy is
 :math:`\mathrm{softmax}(z) - t`, which is the lesson and also as fast as torch's own op. The backward
 is written in differentiable torch ops on the saved inputs, so differentiating it again is exact.
+(With a pos_weight and logits that require grad, the forward, which reads every logit anyway, also
+computes the first derivative and the backward hands it out; a second derivative still goes through
+the differentiable backward.)
 
 Bad arguments raise :mod:`lossviz.errors` exceptions (ValueError / TypeError that are also
 RuntimeError, as torch raises); the policy is in :mod:`lossviz._validate`: reject only what is
@@ -24,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from . import _validate as check
-from ._bce import BCEProbabilities, BCEWithLogits
+from ._bce import BCEProbabilities, binary_cross_entropy_with_logits as _bce_with_logits
 from ._cross_entropy import class_index_loss, probability_loss
 from ._validate import POSITIVE_PROBABILITY
 from .targets import batched, class_index_divisor, cross_entropy_arguments, probability_divisor, reduce
@@ -75,11 +78,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """
     func = "binary_cross_entropy_with_logits"
     check.no_deprecated(func, deprecated)
-    check.input_target(func, input, target, reduction, weight, target_range=POSITIVE_PROBABILITY)
+    check.input_target(func, input, target, reduction, weight)  # the targets' range: in _bce_with_logits
     if pos_weight is not None:
         check.broadcastable_weight(func, "pos_weight", pos_weight, input, last_dim_only=True)
     weight, pos_weight = _one_number_fits(weight, input), _one_number_fits(pos_weight, input)
-    loss = BCEWithLogits.apply(_opmath(input), _opmath(target), _opmath(weight), _opmath(pos_weight), reduction)
+    loss = _bce_with_logits(func, _opmath(input), _opmath(target), _opmath(weight), _opmath(pos_weight), reduction)
     return loss.to(input.dtype)
 
 
