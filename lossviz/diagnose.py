@@ -182,6 +182,9 @@ _SHAPE_ONLY = {"View", "UnsafeView", "ReshapeAlias", "Squeeze", "Unsqueeze", "Ex
 _BACKWARD_SUFFIX = re.compile(r"Backward\d+$")
 
 
+_shape_only_types: dict = {}  # node type -> whether it only reshapes (the regex once per type)
+
+
 def _producer(tensor) -> str | None:
     """The autograd node that made ``tensor``, shape-only steps skipped: 'SigmoidBackward0', ..."""
     try:
@@ -189,9 +192,12 @@ def _producer(tensor) -> str | None:
         for _ in range(8):
             if node is None:
                 return None
-            name = type(node).__name__
-            if _BACKWARD_SUFFIX.sub("", name) not in _SHAPE_ONLY:
-                return name
+            kind = type(node)
+            shape_only = _shape_only_types.get(kind)
+            if shape_only is None:
+                shape_only = _shape_only_types[kind] = _BACKWARD_SUFFIX.sub("", kind.__name__) in _SHAPE_ONLY
+            if not shape_only:
+                return kind.__name__
             node = node.next_functions[0][0] if node.next_functions else None
     except (AttributeError, RuntimeError, IndexError):
         return None
@@ -253,7 +259,10 @@ class _Watcher:
         began = time.perf_counter()
         budget = None if self.max_overhead is None else self.max_overhead * (began - self.started)
         read_values = budget is None or self.checking_seconds <= budget
-        with torch.no_grad():
+        if read_values:
+            with torch.no_grad():
+                handler(self, spec, args, kwargs, result, read_values)
+        else:  # only the autograd history is looked at: no op runs, so no no_grad (5 us a call in a loop)
             handler(self, spec, args, kwargs, result, read_values)
         self.checking_seconds += time.perf_counter() - began
 
