@@ -128,7 +128,8 @@ def unit_interval(func: str, name: str, value: torch.Tensor, what: str, *, scrat
         if not (bool(low < 0) or bool(high > 1) or bool(torch.isnan(low))):
             return False
     else:
-        low, high = torch.aminmax(torch.addcmul(value, value, value, value=-1, out=scratch))
+        with torch.no_grad():  # targets that require grad (learned soft labels): out= refuses autograd
+            low, high = torch.aminmax(torch.addcmul(value, value, value, value=-1, out=scratch))
         if bool(low >= 0):  # False for NaN
             return bool(high == 0)
     if bool(((value < 0) | (value > 1)).any()):

@@ -143,6 +143,23 @@ def test_upstream_gradient_second_backward_and_second_derivative():
     torch.testing.assert_close(second.double(), exact, rtol=0, atol=scale)
 
 
+def test_targets_that_require_grad():
+    """Learned soft labels (distillation): the targets' gradient, beside the kept one for the logits."""
+    generator = torch.Generator().manual_seed(7)
+    x, y = torch.randn(1000, 7, generator=generator) * 3, torch.rand(1000, 7, generator=generator)
+    pos_weight = torch.rand(7, generator=generator) * 4
+    logits, targets = x.clone().requires_grad_(), y.clone().requires_grad_()
+    loss = stable.binary_cross_entropy_with_logits(logits, targets, pos_weight=pos_weight)
+    assert type(loss.grad_fn).__name__ == "BCEWithLogitsGradientAheadBackward"
+    loss.backward()
+    wide_y = y.double().requires_grad_()
+    exact, wide_x = reference(x, wide_y, None, pos_weight, "mean")
+    exact.backward()
+    scale = 2 * EPS * max(1.0, pos_weight.max().item()) / x.numel()
+    torch.testing.assert_close(logits.grad.double(), wide_x.grad, rtol=0, atol=scale)
+    torch.testing.assert_close(targets.grad.double(), wide_y.grad, rtol=0, atol=2 * scale * x.abs().max().item())
+
+
 def test_weight_and_pos_weight_gradients_as_without_the_kept_gradient():
     generator = torch.Generator().manual_seed(3)
     x = torch.randn(1000, 7, generator=generator) * 3
